@@ -1,0 +1,507 @@
+//! The HTTP handler: one Stripe delivery in, one status code out.
+//!
+//! Steps, in order: source allowlist, method, body size, signature, envelope,
+//! duplicate check, entry size (pointer or claim check), PutEvents. Every
+//! request ends with one outcome log line and, when enabled, one metric
+//! record. A 2xx is returned only when the event is on the bus, or when it
+//! is a recognised duplicate of an event already there.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_http::http::{HeaderMap, Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use tokio::time::Instant;
+
+use crate::allowlist::SourceAllowlist;
+use crate::claim_check::{ClaimCheckError, ClaimCheckStore};
+use crate::config::Config;
+use crate::dedup::{DedupTable, Reservation};
+use crate::entry::{Entry, Truncation, pointer_detail};
+use crate::event::{EventError, body_text, parse_envelope};
+use crate::forward::{ForwardError, Forwarder};
+use crate::metrics::{Metric, MetricsSink};
+use crate::secrets::SecretStore;
+use crate::signature::{self, SignatureError, Verification};
+
+/// Time kept back from the Lambda deadline to write the response.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
+
+/// Source of the current time in Unix seconds; tests inject a fixed one.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Returns a [`Clock`] reading the system time.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs())
+    })
+}
+
+/// Why a request was not answered with 2xx.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The source address is not in `ALLOWED_SOURCE_CIDRS`.
+    #[error("source address {} is not allowed", .0.map_or("unknown".to_owned(), |ip| ip.to_string()))]
+    SourceNotAllowed(Option<IpAddr>),
+    /// The method is not POST.
+    #[error("method {0} is not allowed; use POST")]
+    MethodNotAllowed(Method),
+    /// The request has no body.
+    #[error("request body is empty")]
+    EmptyBody,
+    /// The body is larger than `MAX_BODY_BYTES`.
+    #[error("request body is {len} bytes; the limit is {max}")]
+    BodyTooLarge {
+        /// Body length in bytes.
+        len: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// The signature check failed.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// The body is not a usable Stripe event.
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// The oversize event could not be stored.
+    #[error(transparent)]
+    ClaimCheck(#[from] ClaimCheckError),
+    /// EventBridge did not take the event.
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
+}
+
+impl RequestError {
+    /// Returns the HTTP status for this error: the one place it is chosen.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::SourceNotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::EmptyBody | Self::Signature(_) | Self::Event(_) => StatusCode::BAD_REQUEST,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Forward(ForwardError::Rejected { .. }) => StatusCode::BAD_GATEWAY,
+            Self::Forward(_) | Self::ClaimCheck(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Returns the short machine-readable reason sent in responses and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::SourceNotAllowed(_) => "source_not_allowed",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::EmptyBody => "empty_body",
+            Self::BodyTooLarge { .. } => "body_too_large",
+            Self::Signature(error) => error.reason(),
+            Self::Event(error) => error.reason(),
+            Self::ClaimCheck(_) => "claim_check_failed",
+            Self::Forward(error) => error.reason(),
+        }
+    }
+
+    /// Returns whether the message may be shown to the caller: client errors
+    /// say what to fix, server errors reveal nothing internal.
+    fn is_public(&self) -> bool {
+        self.status().is_client_error()
+    }
+}
+
+/// Fixed settings of the handler, taken from [`Config`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `Source` of every entry.
+    pub event_source: String,
+    /// Signature time window in seconds.
+    pub tolerance_secs: u64,
+    /// Largest entry sent as is.
+    pub max_entry_bytes: usize,
+    /// Largest body accepted.
+    pub max_body_bytes: usize,
+    /// Upper bound on forwarding time.
+    pub forward_timeout: Duration,
+    /// Allowed source networks.
+    pub allowed_sources: SourceAllowlist,
+}
+
+impl From<&Config> for Settings {
+    fn from(config: &Config) -> Self {
+        Self {
+            event_source: config.event_source.clone(),
+            tolerance_secs: config.tolerance_secs,
+            max_entry_bytes: config.max_entry_bytes,
+            max_body_bytes: config.max_body_bytes,
+            forward_timeout: config.forward_timeout,
+            allowed_sources: config.allowed_sources.clone(),
+        }
+    }
+}
+
+/// What a successful request produced.
+#[derive(Debug)]
+struct Delivered {
+    eventbridge_event_id: Option<String>,
+    outcome: &'static str,
+}
+
+/// Fields of the outcome log line, filled in as the request progresses.
+#[derive(Debug, Default)]
+struct Outcome {
+    event_id: Option<String>,
+    event_type: Option<String>,
+    livemode: Option<bool>,
+    account: Option<String>,
+    body_bytes: Option<usize>,
+    truncated: bool,
+}
+
+/// The webhook receiver: verifies, parses and forwards one request at a time.
+pub struct Receiver {
+    settings: Settings,
+    secrets: SecretStore,
+    forwarder: Forwarder,
+    clock: Clock,
+    claim_check: Option<ClaimCheckStore>,
+    dedup: Option<DedupTable>,
+    metrics: MetricsSink,
+}
+
+impl Receiver {
+    /// Creates a receiver using the system clock, no claim check, no
+    /// duplicate suppression and no metrics output.
+    pub fn new(settings: Settings, secrets: SecretStore, forwarder: Forwarder) -> Self {
+        Self {
+            settings,
+            secrets,
+            forwarder,
+            clock: system_clock(),
+            claim_check: None,
+            dedup: None,
+            metrics: MetricsSink::disabled(),
+        }
+    }
+
+    /// Replaces the clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Stores oversize events in S3 before sending their pointer.
+    pub fn with_claim_check(mut self, store: ClaimCheckStore) -> Self {
+        self.claim_check = Some(store);
+        self
+    }
+
+    /// Suppresses repeated deliveries of events already on the bus.
+    pub fn with_dedup(mut self, table: DedupTable) -> Self {
+        self.dedup = Some(table);
+        self
+    }
+
+    /// Writes one metric record per request to `metrics`.
+    pub fn with_metrics(mut self, metrics: MetricsSink) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Handles one request and logs its outcome. Never fails: every error
+    /// becomes a response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let mut outcome = Outcome::default();
+        let result = self.process(request, started, &mut outcome).await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+        match result {
+            Ok(delivered) => {
+                if outcome.truncated {
+                    tracing::warn!(
+                        event_id = outcome.event_id.as_deref(),
+                        event_type = outcome.event_type.as_deref(),
+                        body_bytes = outcome.body_bytes,
+                        "event over the entry size cap was sent as a pointer entry"
+                    );
+                }
+                tracing::info!(
+                    event_id = outcome.event_id.as_deref(),
+                    event_type = outcome.event_type.as_deref(),
+                    livemode = outcome.livemode,
+                    account = outcome.account.as_deref(),
+                    outcome = delivered.outcome,
+                    eventbridge_event_id = delivered.eventbridge_event_id.as_deref(),
+                    status = 200,
+                    elapsed_ms,
+                    "webhook handled"
+                );
+                let metric = match delivered.outcome {
+                    "duplicate" => Metric::Duplicate,
+                    _ if outcome.truncated => Metric::OversizePointer,
+                    _ => Metric::Forwarded,
+                };
+                self.metrics
+                    .record(metric, outcome.event_type.as_deref(), None);
+                let body = serde_json::json!({
+                    "received": true,
+                    "id": outcome.event_id,
+                    "eventbridge_event_id": delivered.eventbridge_event_id,
+                    "duplicate": delivered.outcome == "duplicate",
+                });
+                json_response(StatusCode::OK, &body)
+            }
+            Err(error) => {
+                let status = error.status();
+                let reason = error.reason();
+                macro_rules! log_failure {
+                    ($level:ident) => {
+                        tracing::$level!(
+                            event_id = outcome.event_id.as_deref(),
+                            event_type = outcome.event_type.as_deref(),
+                            livemode = outcome.livemode,
+                            account = outcome.account.as_deref(),
+                            outcome = "rejected",
+                            reason,
+                            error = %error,
+                            status = status.as_u16(),
+                            elapsed_ms,
+                            "webhook handled"
+                        )
+                    };
+                }
+                if status.is_server_error() {
+                    log_failure!(error);
+                    self.metrics.record(
+                        Metric::ForwardFailure,
+                        outcome.event_type.as_deref(),
+                        Some(reason),
+                    );
+                } else {
+                    log_failure!(warn);
+                    self.metrics.record(
+                        Metric::Rejected,
+                        outcome.event_type.as_deref(),
+                        Some(reason),
+                    );
+                }
+                error_response(&error)
+            }
+        }
+    }
+
+    async fn process(
+        &self,
+        request: Request,
+        started: Instant,
+        outcome: &mut Outcome,
+    ) -> Result<Delivered, RequestError> {
+        let source_ip = source_ip(&request);
+        if !self.settings.allowed_sources.allows(source_ip) {
+            return Err(RequestError::SourceNotAllowed(source_ip));
+        }
+        if request.method() != Method::POST {
+            return Err(RequestError::MethodNotAllowed(request.method().clone()));
+        }
+        let deadline = self.deadline(&request, started);
+        let (parts, body) = request.into_parts();
+
+        let body = match body {
+            Body::Empty => return Err(RequestError::EmptyBody),
+            Body::Text(text) => text.into_bytes(),
+            Body::Binary(bytes) => bytes,
+            // `Body` is non-exhaustive in lambda_http; no other shape
+            // carries bytes this handler can verify.
+            #[allow(unreachable_patterns)]
+            _ => return Err(RequestError::EmptyBody),
+        };
+        outcome.body_bytes = Some(body.len());
+        if body.is_empty() {
+            return Err(RequestError::EmptyBody);
+        }
+        if body.len() > self.settings.max_body_bytes {
+            return Err(RequestError::BodyTooLarge {
+                len: body.len(),
+                max: self.settings.max_body_bytes,
+            });
+        }
+
+        self.verify(&parts.headers, &body).await?;
+
+        let body = String::from_utf8(body).map_err(|error| EventError::NotUtf8 {
+            offset: error.utf8_error().valid_up_to(),
+        })?;
+        // `body_text` and `from_utf8` agree; the check is done once above.
+        debug_assert!(body_text(body.as_bytes()).is_ok());
+        let envelope = parse_envelope(&body)?;
+        outcome.event_id = Some(envelope.id.clone());
+        outcome.event_type = Some(envelope.event_type.clone());
+        outcome.livemode = envelope.livemode;
+        outcome.account = envelope.account.clone();
+
+        let reservation = match &self.dedup {
+            Some(table) => match table.reserve(&envelope.id).await {
+                Reservation::AlreadyDelivered {
+                    eventbridge_event_id,
+                } => {
+                    return Ok(Delivered {
+                        eventbridge_event_id,
+                        outcome: "duplicate",
+                    });
+                }
+                reservation => Some(reservation),
+            },
+            None => None,
+        };
+
+        let trace_header = parts
+            .headers
+            .get("x-amzn-trace-id")
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| (1..=500).contains(&value.len()))
+            .map(str::to_owned);
+        let mut entry = Entry::new(&self.settings.event_source, &envelope, body, trace_header);
+        let size = entry.size();
+        if size > self.settings.max_entry_bytes {
+            outcome.truncated = true;
+            entry = self.pointer_entry(entry, &envelope.id, size).await?;
+        }
+
+        let forwarded = self.forwarder.put(&entry, deadline).await;
+        if let (Some(table), Some(reservation)) = (&self.dedup, reservation) {
+            table
+                .settle(&envelope.id, reservation, forwarded.as_ref().ok())
+                .await;
+        }
+        let eventbridge_event_id = forwarded?;
+        Ok(Delivered {
+            eventbridge_event_id: Some(eventbridge_event_id),
+            outcome: if outcome.truncated {
+                "forwarded_pointer"
+            } else {
+                "forwarded"
+            },
+        })
+    }
+
+    /// Verifies the signature, fetching the secret again once when an
+    /// authentic-looking request matches no held secret.
+    async fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), SignatureError> {
+        let header = signature_header(headers)?;
+        let parsed = signature::parse_header(&header)?;
+        let settings = Verification {
+            now: (self.clock)(),
+            tolerance_secs: self.settings.tolerance_secs,
+        };
+        match signature::verify(&parsed, body, &self.secrets.current(), settings) {
+            Err(SignatureError::NoMatchingSignature)
+                if self.secrets.is_refreshable()
+                    && signature::check_window(parsed.timestamp, settings).is_ok() =>
+            {
+                if self.secrets.refresh().await {
+                    signature::verify(&parsed, body, &self.secrets.current(), settings)
+                } else {
+                    Err(SignatureError::NoMatchingSignature)
+                }
+            }
+            result => result,
+        }
+    }
+
+    /// Replaces an oversize entry with its pointer, storing the event first
+    /// when a claim-check bucket is configured.
+    async fn pointer_entry(
+        &self,
+        entry: Entry,
+        event_id: &str,
+        original_entry_bytes: usize,
+    ) -> Result<Entry, RequestError> {
+        let claim_check = match &self.claim_check {
+            Some(store) => Some(store.put(event_id, &entry.detail).await?),
+            None => None,
+        };
+        let truncation = Truncation {
+            original_entry_bytes,
+            original_body_bytes: entry.detail.len(),
+            max_entry_bytes: self.settings.max_entry_bytes,
+            claim_check,
+        };
+        let overhead = original_entry_bytes - entry.detail.len();
+        let max_detail = self.settings.max_entry_bytes.saturating_sub(overhead);
+        let detail = pointer_detail(&entry.detail, &truncation, max_detail);
+        Ok(Entry { detail, ..entry })
+    }
+
+    /// Returns when forwarding must stop: the configured timeout, or the
+    /// Lambda deadline less a margin when that is sooner.
+    fn deadline(&self, request: &Request, started: Instant) -> Instant {
+        let configured = started + self.settings.forward_timeout;
+        let Some(context) = request.lambda_context_ref() else {
+            return configured;
+        };
+        // A deadline already past when the invocation starts is not real:
+        // `cargo lambda watch` 1.9 sends 600000 ms after the epoch.
+        match context.deadline().duration_since(SystemTime::now()) {
+            Ok(remaining) if !remaining.is_zero() => {
+                configured.min(started + remaining.saturating_sub(DEADLINE_MARGIN))
+            }
+            _ => configured,
+        }
+    }
+}
+
+/// Joins every `Stripe-Signature` header value with commas.
+fn signature_header(headers: &HeaderMap) -> Result<String, SignatureError> {
+    let mut joined = String::new();
+    for value in headers.get_all("stripe-signature") {
+        let text = value
+            .to_str()
+            .map_err(|_| SignatureError::InvalidHeaderEncoding)?;
+        if !joined.is_empty() {
+            joined.push(',');
+        }
+        joined.push_str(text);
+        if joined.len() > signature::MAX_HEADER_BYTES {
+            return Err(SignatureError::HeaderTooLong { len: joined.len() });
+        }
+    }
+    if joined.trim().is_empty() {
+        return Err(SignatureError::MissingHeader);
+    }
+    Ok(joined)
+}
+
+/// Returns the caller's address from the API Gateway request context.
+fn source_ip(request: &Request) -> Option<IpAddr> {
+    let text = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(context) => context.identity.source_ip.as_deref(),
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
+        _ => None,
+    }?;
+    text.parse().ok()
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error_response(error: &RequestError) -> Response<Body> {
+    let mut body = serde_json::json!({ "error": error.reason() });
+    if error.is_public() {
+        body["message"] = serde_json::Value::String(error.to_string());
+    }
+    let mut response = json_response(error.status(), &body);
+    if matches!(error, RequestError::MethodNotAllowed(_)) {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    }
+    response
+}

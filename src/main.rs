@@ -1,0 +1,39 @@
+//! The Lambda binary: reads the configuration, builds the AWS clients once
+//! and serves API Gateway, HTTP API and Function URL requests.
+
+use std::sync::Arc;
+
+use lambda_http::{Error, Request, service_fn};
+use stripe_eventbridge::config::Config;
+use stripe_eventbridge::metrics::MetricsSink;
+use stripe_eventbridge::setup::build_receiver;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    // Honours AWS_LAMBDA_LOG_LEVEL, RUST_LOG and AWS_LAMBDA_LOG_FORMAT=JSON.
+    lambda_http::tracing::init_default_subscriber();
+
+    let config = Config::from_env().inspect_err(|error| {
+        tracing::error!(error = %error, "invalid configuration");
+    })?;
+    let sdk_config = aws_config::load_from_env().await;
+    let metrics = MetricsSink::stdout(&config.event_bus_name);
+    let receiver = build_receiver(&config, &sdk_config, metrics)
+        .await
+        .inspect_err(|error| tracing::error!(error = %error, "init failed"))?;
+    let receiver = Arc::new(receiver);
+    tracing::info!(
+        event_bus = %config.event_bus_name,
+        source = %config.event_source,
+        claim_check = config.claim_check_bucket.is_some(),
+        dedup = config.dedup_table.is_some(),
+        source_allowlist = !config.allowed_sources.is_empty(),
+        "receiver ready"
+    );
+
+    lambda_http::run(service_fn(move |request: Request| {
+        let receiver = Arc::clone(&receiver);
+        async move { Ok::<_, Error>(receiver.handle(request).await) }
+    }))
+    .await
+}
