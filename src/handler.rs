@@ -452,6 +452,11 @@ impl Receiver {
 }
 
 /// Joins every `Stripe-Signature` header value with commas.
+///
+/// NOTE: for REST API (payload 1.0) events, lambda_http 1.3 lets the
+/// single-value `headers` map replace `multiValueHeaders` for a name present
+/// in both, so a header Stripe sent twice arrives as its last value only.
+/// Stripe sends one `Stripe-Signature` header, so this loses nothing today.
 fn signature_header(headers: &HeaderMap) -> Result<String, SignatureError> {
     let mut joined = String::new();
     for value in headers.get_all("stripe-signature") {
