@@ -208,6 +208,11 @@ impl Receiver {
         self
     }
 
+    /// Returns the signing secrets held.
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
     /// Handles one request and logs its outcome. Never fails: every error
     /// becomes a response.
     pub async fn handle(&self, request: Request) -> Response<Body> {

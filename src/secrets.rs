@@ -8,6 +8,7 @@
 //! [`MIN_REFRESH_INTERVAL`], so a rotated secret takes effect without a
 //! redeploy and forged requests cannot drive Secrets Manager calls.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -98,6 +99,7 @@ pub struct SecretStore {
     fetcher: Option<SecretsManagerFetcher>,
     last_fetch: Mutex<Option<Instant>>,
     min_refresh_interval: Duration,
+    fetches: AtomicU64,
 }
 
 impl SecretStore {
@@ -108,6 +110,7 @@ impl SecretStore {
             fetcher: None,
             last_fetch: Mutex::new(None),
             min_refresh_interval: MIN_REFRESH_INTERVAL,
+            fetches: AtomicU64::new(0),
         }
     }
 
@@ -124,6 +127,7 @@ impl SecretStore {
             fetcher: Some(fetcher),
             last_fetch: Mutex::new(Some(Instant::now())),
             min_refresh_interval: MIN_REFRESH_INTERVAL,
+            fetches: AtomicU64::new(1),
         })
     }
 
@@ -160,6 +164,11 @@ impl SecretStore {
             .clone()
     }
 
+    /// Returns how many fetches were made, the first one included.
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
     /// Returns whether the secrets can be fetched again.
     pub fn is_refreshable(&self) -> bool {
         self.fetcher.is_some()
@@ -179,6 +188,7 @@ impl SecretStore {
             return false;
         }
         *last_fetch = Some(Instant::now());
+        self.fetches.fetch_add(1, Ordering::Relaxed);
         match fetcher.fetch().await {
             Ok(secrets) => {
                 let mut current = self
