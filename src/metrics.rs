@@ -4,6 +4,10 @@
 //! turns it into a metric in namespace [`NAMESPACE`] with the dimension
 //! `EventBus`. The event type and the rejection reason are properties, not
 //! dimensions, so that the number of metric series stays fixed.
+//!
+//! NOTE: the records carry no `level` field, so Lambda's log-level filtering
+//! treats them as INFO (Lambda developer guide, "Log-level filtering"): an
+//! application log level of WARN or ERROR drops the metrics with the logs.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
