@@ -15,6 +15,7 @@ pub mod entry;
 pub mod event;
 pub mod forward;
 pub mod handler;
+pub mod logging;
 pub mod metrics;
 pub mod secrets;
 pub mod setup;

@@ -11,7 +11,7 @@ use stripe_eventbridge::setup::build_receiver;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL, RUST_LOG and AWS_LAMBDA_LOG_FORMAT=JSON.
-    lambda_http::tracing::init_default_subscriber();
+    stripe_eventbridge::logging::init();
 
     let config = Config::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "invalid configuration");
