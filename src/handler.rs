@@ -29,6 +29,10 @@ use crate::signature::{self, SignatureError, Verification};
 /// Time kept back from the Lambda deadline to write the response.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
 
+/// Time allowed for recording a delivery in the dedup table after PutEvents;
+/// it comes out of [`DEADLINE_MARGIN`].
+pub const SETTLE_TIMEOUT: Duration = Duration::from_millis(150);
+
 /// Source of the current time in Unix seconds; tests inject a fixed one.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
@@ -332,7 +336,7 @@ impl Receiver {
             });
         }
 
-        self.verify(&parts.headers, &body).await?;
+        self.verify(&parts.headers, &body, deadline).await?;
 
         let body = String::from_utf8(body).map_err(|error| EventError::NotUtf8 {
             offset: error.utf8_error().valid_up_to(),
@@ -344,7 +348,7 @@ impl Receiver {
         outcome.account = envelope.account.clone();
 
         let reservation = match &self.dedup {
-            Some(table) => match table.reserve(&envelope.id).await {
+            Some(table) => match table.reserve(&envelope.id, deadline).await {
                 Reservation::AlreadyDelivered {
                     eventbridge_event_id,
                 } => {
@@ -368,14 +372,20 @@ impl Receiver {
         let size = entry.size();
         if size > self.settings.max_entry_bytes {
             outcome.truncated = true;
-            entry = self.pointer_entry(entry, &envelope.id, size).await?;
+            entry = self
+                .pointer_entry(entry, &envelope.id, size, deadline)
+                .await?;
         }
 
         let forwarded = self.forwarder.put(&entry, deadline).await;
         if let (Some(table), Some(reservation)) = (&self.dedup, reservation) {
-            table
-                .settle(&envelope.id, reservation, forwarded.as_ref().ok())
-                .await;
+            let settle = table.settle(&envelope.id, reservation, forwarded.as_ref().ok());
+            if tokio::time::timeout(SETTLE_TIMEOUT, settle).await.is_err() {
+                // The event is on the bus (or not) either way; a missing mark
+                // only costs a duplicate on redelivery, a stale reservation
+                // expires with its lease.
+                tracing::warn!(event_id = %envelope.id, "dedup table update timed out");
+            }
         }
         let eventbridge_event_id = forwarded?;
         Ok(Delivered {
@@ -390,9 +400,23 @@ impl Receiver {
 
     /// Verifies the signature, fetching the secret again once when an
     /// authentic-looking request matches no held secret.
-    async fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), SignatureError> {
+    ///
+    /// Fetches of the secret stop at `deadline`; a fetch cut short keeps the
+    /// held secrets.
+    async fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Result<(), SignatureError> {
         let header = signature_header(headers)?;
         let parsed = signature::parse_header(&header)?;
+        if tokio::time::timeout_at(deadline, self.secrets.refresh_if_old())
+            .await
+            .is_err()
+        {
+            tracing::warn!("signing secret refresh timed out; keeping the held secrets");
+        }
         let settings = Verification {
             now: (self.clock)(),
             tolerance_secs: self.settings.tolerance_secs,
@@ -402,7 +426,11 @@ impl Receiver {
                 if self.secrets.is_refreshable()
                     && signature::check_window(parsed.timestamp, settings).is_ok() =>
             {
-                if self.secrets.refresh().await {
+                let refreshed = tokio::time::timeout_at(deadline, self.secrets.refresh()).await;
+                if refreshed.is_err() {
+                    tracing::warn!("signing secret refresh timed out; keeping the held secrets");
+                }
+                if refreshed == Ok(true) {
                     signature::verify(&parsed, body, &self.secrets.current(), settings)
                 } else {
                     Err(SignatureError::NoMatchingSignature)
@@ -419,9 +447,10 @@ impl Receiver {
         entry: Entry,
         event_id: &str,
         original_entry_bytes: usize,
+        deadline: Instant,
     ) -> Result<Entry, RequestError> {
         let claim_check = match &self.claim_check {
-            Some(store) => Some(store.put(event_id, &entry.detail).await?),
+            Some(store) => Some(store.put(event_id, &entry.detail, deadline).await?),
             None => None,
         };
         let truncation = Truncation {

@@ -6,7 +6,13 @@
 //! When an authentic-looking request matches no held secret, the handler asks
 //! for a refresh, which fetches the secret again at most once per
 //! [`MIN_REFRESH_INTERVAL`], so a rotated secret takes effect without a
-//! redeploy and forged requests cannot drive Secrets Manager calls.
+//! redeploy and forged requests cannot drive Secrets Manager calls. The
+//! fetch at init does not count towards that limit, so a secret stored just
+//! after a deploy is picked up by the first delivery that needs it.
+//!
+//! Held secrets are also fetched again once they are older than
+//! [`MAX_SECRET_AGE`], so that a secret removed from Secrets Manager (a leaked
+//! one, say) stops being accepted by warm instances within minutes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -21,6 +27,9 @@ use crate::config::{
 
 /// Shortest time between two fetches of the secret.
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Age after which held secrets are fetched again before the next check.
+pub const MAX_SECRET_AGE: Duration = Duration::from_secs(300);
 
 /// A failed fetch of the signing secret. Never carries the secret.
 #[derive(Debug, thiserror::Error)]
@@ -96,9 +105,11 @@ impl SecretsManagerFetcher {
 #[derive(Debug)]
 pub struct SecretStore {
     current: RwLock<Arc<[WebhookSecret]>>,
+    loaded_at: RwLock<Instant>,
     fetcher: Option<SecretsManagerFetcher>,
     last_fetch: Mutex<Option<Instant>>,
     min_refresh_interval: Duration,
+    max_age: Duration,
     fetches: AtomicU64,
 }
 
@@ -107,9 +118,11 @@ impl SecretStore {
     pub fn fixed(secrets: Vec<WebhookSecret>) -> Self {
         Self {
             current: RwLock::new(secrets.into()),
+            loaded_at: RwLock::new(Instant::now()),
             fetcher: None,
             last_fetch: Mutex::new(None),
             min_refresh_interval: MIN_REFRESH_INTERVAL,
+            max_age: MAX_SECRET_AGE,
             fetches: AtomicU64::new(0),
         }
     }
@@ -124,9 +137,11 @@ impl SecretStore {
         let secrets = fetcher.fetch().await?;
         Ok(Self {
             current: RwLock::new(secrets.into()),
+            loaded_at: RwLock::new(Instant::now()),
             fetcher: Some(fetcher),
-            last_fetch: Mutex::new(Some(Instant::now())),
+            last_fetch: Mutex::new(None),
             min_refresh_interval: MIN_REFRESH_INTERVAL,
+            max_age: MAX_SECRET_AGE,
             fetches: AtomicU64::new(1),
         })
     }
@@ -155,6 +170,12 @@ impl SecretStore {
         self
     }
 
+    /// Sets the age after which held secrets are fetched again.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
     /// Returns the secrets held now.
     pub fn current(&self) -> Arc<[WebhookSecret]> {
         // A poisoned lock still holds a valid list: writers only swap an Arc.
@@ -174,7 +195,19 @@ impl SecretStore {
         self.fetcher.is_some()
     }
 
-    /// Fetches the secret again unless the last fetch was too recent.
+    /// Fetches the secret again when the held secrets are older than the
+    /// maximum age ([`MAX_SECRET_AGE`] unless set), within the same rate limit as [`Self::refresh`].
+    pub async fn refresh_if_old(&self) {
+        let loaded_at = *self
+            .loaded_at
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.fetcher.is_some() && loaded_at.elapsed() > self.max_age {
+            self.refresh().await;
+        }
+    }
+
+    /// Fetches the secret again unless the last refresh was too recent.
     ///
     /// Returns `true` when a fetch happened and changed the held secrets. A
     /// failed fetch is logged and keeps the held secrets.
@@ -197,6 +230,10 @@ impl SecretStore {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let changed = current.as_ref() != secrets.as_slice();
                 *current = secrets.into();
+                *self
+                    .loaded_at
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
                 tracing::info!(changed, count = current.len(), "signing secrets refreshed");
                 changed
             }

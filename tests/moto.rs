@@ -294,6 +294,10 @@ async fn secret_receiver(config: &SdkConfig, arn: &str, forwarder_url: &str) -> 
         .await
         .expect("first fetch")
         .with_min_refresh_interval(Duration::ZERO);
+    receiver_with_store(secrets, forwarder_url).await
+}
+
+async fn receiver_with_store(secrets: SecretStore, forwarder_url: &str) -> Receiver {
     let forward_config = sdk_config(forwarder_url).await;
     let forwarder = Forwarder::new(
         aws_sdk_eventbridge::Client::from_conf(client_config(
@@ -361,6 +365,50 @@ async fn rotated_secret_takes_effect_without_redeploy() {
 }
 
 #[tokio::test]
+async fn removed_secret_stops_working() {
+    let Some(url) = moto_url() else { return };
+    let config = sdk_config(&url).await;
+    let stub = StubEventBridge::start(vec![Reply::Accept]).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let arn = secrets
+        .create_secret()
+        .name(unique("stripe-signing"))
+        .secret_string("whsec_leaked,whsec_current")
+        .send()
+        .await
+        .expect("create secret")
+        .arn()
+        .unwrap()
+        .to_owned();
+    let fetcher = SecretsManagerFetcher::new(secrets.clone(), arn.clone());
+    let store = SecretStore::fetched(fetcher)
+        .await
+        .expect("first fetch")
+        .with_min_refresh_interval(Duration::ZERO)
+        .with_max_age(Duration::ZERO);
+    let receiver = receiver_with_store(store, &stub.url()).await;
+    let body = event_body("evt_leaked", "charge.succeeded");
+    let leaked = signature_header(&["whsec_leaked"], NOW, body.as_bytes());
+    let event = http_api_event("POST", headers(&leaked), &body, Encoding::Text);
+    let (status, _) = read(&receiver.handle(request(&event)).await);
+    assert_eq!(status, 200, "accepted while the secret is held");
+
+    secrets
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string("whsec_current")
+        .send()
+        .await
+        .expect("remove");
+    let (status, response) = read(&receiver.handle(request(&event)).await);
+    assert_eq!(
+        status, 400,
+        "rejected once the secret is old and fetched again: {response}"
+    );
+    assert_eq!(response["error"], "no_matching_signature");
+}
+
+#[tokio::test]
 async fn refresh_is_rate_limited() {
     let Some(url) = moto_url() else { return };
     let config = sdk_config(&url).await;
@@ -377,12 +425,15 @@ async fn refresh_is_rate_limited() {
         .to_owned();
     let fetcher = SecretsManagerFetcher::new(secrets, arn);
     let store = SecretStore::fetched(fetcher).await.unwrap();
+    // The fetch at init does not count towards the limit.
+    store.refresh().await;
+    assert_eq!(store.fetch_count(), 2, "first refresh after init fetches");
     for _ in 0..5 {
         assert!(!store.refresh().await);
     }
     assert_eq!(
         store.fetch_count(),
-        1,
+        2,
         "no fetch within 60 s of the last one"
     );
 }
