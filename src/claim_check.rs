@@ -9,6 +9,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use sha2::{Digest, Sha256};
+use tokio::time::Instant;
 
 use crate::entry::ClaimCheck;
 use crate::forward::error_chain;
@@ -42,25 +43,38 @@ impl ClaimCheckStore {
     ///
     /// # Errors
     ///
-    /// Returns [`ClaimCheckError`] when S3 does not accept the object; the
-    /// caller must then answer 5xx so that Stripe delivers the event again.
-    pub async fn put(&self, event_id: &str, body: &str) -> Result<ClaimCheck, ClaimCheckError> {
+    /// Returns [`ClaimCheckError`] when S3 does not accept the object before
+    /// `deadline`; the caller must then answer 5xx so that Stripe delivers
+    /// the event again.
+    pub async fn put(
+        &self,
+        event_id: &str,
+        body: &str,
+        deadline: Instant,
+    ) -> Result<ClaimCheck, ClaimCheckError> {
         let key = object_key(event_id);
         let sha256 = hex::encode(Sha256::digest(body.as_bytes()));
-        self.client
+        let request = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(&key)
             .content_type("application/json")
             .metadata("sha256", &sha256)
             .body(ByteStream::from(body.as_bytes().to_vec()))
-            .send()
-            .await
-            .map_err(|error| ClaimCheckError {
+            .send();
+        let message = match tokio::time::timeout_at(deadline, request).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(error)) => Some(error_chain(&error)),
+            Err(_) => Some("timed out at the forwarding deadline".to_owned()),
+        };
+        if let Some(message) = message {
+            return Err(ClaimCheckError {
                 bucket: self.bucket.clone(),
-                key: key.clone(),
-                message: error_chain(&error),
-            })?;
+                key,
+                message,
+            });
+        }
         Ok(ClaimCheck {
             bucket: self.bucket.clone(),
             key,

@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
+use tokio::time::Instant;
 
 use crate::forward::error_chain;
 
@@ -72,8 +73,22 @@ impl DedupTable {
         }
     }
 
-    /// Reserves `event_id` for this delivery, or finds it delivered.
-    pub async fn reserve(&self, event_id: &str) -> Reservation {
+    /// Reserves `event_id` for this delivery, or finds it delivered. A table
+    /// that does not answer before `deadline` counts as unavailable.
+    pub async fn reserve(&self, event_id: &str, deadline: Instant) -> Reservation {
+        match tokio::time::timeout_at(deadline, self.try_reserve(event_id)).await {
+            Ok(reservation) => reservation,
+            Err(_) => {
+                tracing::warn!(
+                    event_id,
+                    "dedup table timed out; forwarding without suppression"
+                );
+                Reservation::Unreserved
+            }
+        }
+    }
+
+    async fn try_reserve(&self, event_id: &str) -> Reservation {
         let now = unix_now();
         let put = self
             .client

@@ -234,14 +234,20 @@ pub fn client_config(
     sdk_config: &aws_config::SdkConfig,
     forward_timeout: Duration,
 ) -> aws_sdk_eventbridge::Config {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT.min(forward_timeout))
-        .operation_attempt_timeout(forward_timeout)
-        .operation_timeout(forward_timeout)
-        .build();
     aws_sdk_eventbridge::config::Builder::from(sdk_config)
         .retry_config(RetryConfig::disabled())
-        .timeout_config(timeouts)
+        .timeout_config(timeouts(forward_timeout))
+        .build()
+}
+
+/// Returns SDK timeouts bounded by `limit`: a one-second connect timeout
+/// (or `limit` when shorter) and attempt and operation timeouts of `limit`.
+/// Every client of the receiver uses them, so no AWS call can hang past it.
+pub fn timeouts(limit: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(limit))
+        .operation_attempt_timeout(limit)
+        .operation_timeout(limit)
         .build()
 }
 

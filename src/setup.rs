@@ -35,8 +35,15 @@ pub async fn build_receiver(
     ));
     let forwarder = Forwarder::new(eventbridge, config.event_bus_name.clone());
 
+    // Side calls get the same bound as PutEvents; the handler also cuts
+    // them off at each request's own deadline.
+    let timeouts = forward::timeouts(config.forward_timeout);
     let secrets = SecretStore::from_source(&config.secrets, || {
-        aws_sdk_secretsmanager::Client::new(sdk_config)
+        aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(sdk_config)
+                .timeout_config(timeouts.clone())
+                .build(),
+        )
     })
     .await?;
 
@@ -48,12 +55,17 @@ pub async fn build_receiver(
         // host names, so address buckets by path there.
         let s3_config = aws_sdk_s3::config::Builder::from(sdk_config)
             .force_path_style(sdk_config.endpoint_url().is_some())
+            .timeout_config(timeouts.clone())
             .build();
         let client = aws_sdk_s3::Client::from_conf(s3_config);
         receiver = receiver.with_claim_check(ClaimCheckStore::new(client, bucket.clone()));
     }
     if let Some(table) = &config.dedup_table {
-        let client = aws_sdk_dynamodb::Client::new(sdk_config);
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk_config)
+                .timeout_config(timeouts.clone())
+                .build(),
+        );
         let lease = config.forward_timeout + DEDUP_LEASE_MARGIN;
         receiver = receiver.with_dedup(DedupTable::new(client, table.clone(), lease));
     }
