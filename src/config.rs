@@ -47,8 +47,9 @@ impl WebhookSecret {
             return Err(SecretFormatError::ApiKey);
         }
         match text.strip_prefix("whsec_") {
-            Some(rest) if !rest.is_empty() => Ok(Self(text.to_owned())),
-            _ => Err(SecretFormatError::NotWhsec),
+            Some("") => Err(SecretFormatError::EmptyAfterPrefix),
+            Some(_) => Ok(Self(text.to_owned())),
+            None => Err(SecretFormatError::NotWhsec),
         }
     }
 
@@ -72,9 +73,12 @@ pub enum SecretFormatError {
         "looks like a Stripe API key; use the endpoint's signing secret (whsec_...) from the dashboard"
     )]
     ApiKey,
-    /// The text is not `whsec_` followed by something.
+    /// The text does not start with `whsec_`.
     #[error("does not start with whsec_")]
     NotWhsec,
+    /// The text is `whsec_` alone.
+    #[error("has nothing after whsec_")]
+    EmptyAfterPrefix,
 }
 
 /// Splits a list of secrets on commas and newlines, skipping empty items.
@@ -396,6 +400,18 @@ mod tests {
         assert!(message.contains("STRIPE_WEBHOOK_SECRET"), "{message}");
         assert!(message.contains("API key"), "{message}");
         assert!(!message.contains("supersecretvalue"), "{message}");
+    }
+
+    #[test]
+    fn bare_prefix_is_named() {
+        assert_eq!(
+            WebhookSecret::new("whsec_"),
+            Err(SecretFormatError::EmptyAfterPrefix)
+        );
+        assert_eq!(
+            SecretFormatError::EmptyAfterPrefix.to_string(),
+            "has nothing after whsec_"
+        );
     }
 
     #[test]

@@ -347,7 +347,7 @@ fn parse_secrets(source: &str, text: &str) -> Result<Vec<String>, Failure> {
     let secrets = parse_secret_list(text).map_err(|(position, problem)| {
         let fix = match problem {
             SecretFormatError::ApiKey => "",
-            SecretFormatError::NotWhsec => {
+            SecretFormatError::NotWhsec | SecretFormatError::EmptyAfterPrefix => {
                 "; use the endpoint's signing secret (whsec_...) from the Stripe dashboard or `stripe listen`"
             }
         };
