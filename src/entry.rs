@@ -139,18 +139,24 @@ struct ObjectRef<'a> {
     object: Option<&'a RawValue>,
 }
 
-/// Envelope fields kept in the smallest pointer, when the full envelope is
-/// itself too large.
+/// Envelope fields kept when the full envelope is itself too large.
 const ESSENTIAL_FIELDS: [&str; 7] = [
     "id", "object", "type", "created", "livemode", "account", "context",
 ];
+
+/// Fields of the smallest pointer, without the `data.object` reference.
+const MINIMAL_FIELDS: [&str; 3] = ["id", "object", "type"];
 
 /// Builds the `detail` of a pointer entry for an oversize event.
 ///
 /// The detail keeps every top-level field of the event except `data`, then
 /// `data.object.id` and `data.object.object`, then the marker object. When
 /// that is still over `max_detail_bytes`, only the essential envelope fields
-/// are kept. Raw values are copied as sent, never re-serialized.
+/// are kept, and then only `id`, `object` and `type` without the `data`
+/// reference. Raw values are copied as sent, never re-serialized.
+///
+/// The result can still exceed `max_detail_bytes` when `id` or `type` alone
+/// is that large; the caller must check its size.
 ///
 /// The body must already have passed [`crate::event::parse_envelope`].
 pub fn pointer_detail(body: &str, truncation: &Truncation, max_detail_bytes: usize) -> String {
@@ -160,16 +166,25 @@ pub fn pointer_detail(body: &str, truncation: &Truncation, max_detail_bytes: usi
         .map(|top| top.0)
         .unwrap_or_default();
 
-    let full = write_pointer(&fields, truncation, |_| true);
+    let full = write_pointer(&fields, truncation, true, |_| true);
     if full.len() <= max_detail_bytes {
         return full;
     }
-    write_pointer(&fields, truncation, |key| ESSENTIAL_FIELDS.contains(&key))
+    let essential = write_pointer(&fields, truncation, true, |key| {
+        ESSENTIAL_FIELDS.contains(&key)
+    });
+    if essential.len() <= max_detail_bytes {
+        return essential;
+    }
+    write_pointer(&fields, truncation, false, |key| {
+        MINIMAL_FIELDS.contains(&key)
+    })
 }
 
 fn write_pointer(
     fields: &[(String, &RawValue)],
     truncation: &Truncation,
+    keep_data_ref: bool,
     keep: impl Fn(&str) -> bool,
 ) -> String {
     let mut out = String::with_capacity(1024);
@@ -177,6 +192,9 @@ fn write_pointer(
     let mut data_ref: Option<ObjectRef<'_>> = None;
     for (key, value) in fields {
         if key == "data" {
+            if !keep_data_ref {
+                continue;
+            }
             data_ref = serde_json::from_str::<DataField<'_>>(value.get())
                 .ok()
                 .and_then(|data| data.object)
@@ -323,6 +341,23 @@ mod tests {
         assert!(value.get("future_field").is_none());
         assert_eq!(value["id"], "evt_3");
         assert_eq!(value["data"]["object"]["id"], "o_1");
+        assert_eq!(value[MARKER_FIELD]["truncated"], true);
+    }
+
+    #[test]
+    fn large_essentials_fall_back_to_minimal() {
+        let account = format!("acct_{}", "a".repeat(5000));
+        let object_id = format!("ch_{}", "b".repeat(5000));
+        let body = format!(
+            r#"{{"id":"evt_1","object":"event","type":"charge.succeeded","created":1,"account":"{account}","data":{{"object":{{"id":"{object_id}","object":"charge"}}}}}}"#
+        );
+        let detail = pointer_detail(&body, &truncation(), 4056);
+        assert!(detail.len() <= 4056, "pointer is {} bytes", detail.len());
+        let value: Value = serde_json::from_str(&detail).unwrap();
+        assert_eq!(value["id"], "evt_1");
+        assert_eq!(value["type"], "charge.succeeded");
+        assert!(value.get("account").is_none());
+        assert!(value.get("data").is_none());
         assert_eq!(value[MARKER_FIELD]["truncated"], true);
     }
 

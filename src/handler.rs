@@ -75,6 +75,14 @@ pub enum RequestError {
     /// The oversize event could not be stored.
     #[error(transparent)]
     ClaimCheck(#[from] ClaimCheckError),
+    /// Even the smallest pointer entry is over the entry size cap.
+    #[error("pointer entry is {size} bytes; the entry size cap is {max}")]
+    PointerTooLarge {
+        /// Size of the smallest pointer entry.
+        size: usize,
+        /// `EVENTBRIDGE_MAX_ENTRY_BYTES`.
+        max: usize,
+    },
     /// EventBridge did not take the event.
     #[error(transparent)]
     Forward(#[from] ForwardError),
@@ -88,7 +96,9 @@ impl RequestError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmptyBody | Self::Signature(_) | Self::Event(_) => StatusCode::BAD_REQUEST,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Forward(ForwardError::Rejected { .. }) => StatusCode::BAD_GATEWAY,
+            Self::Forward(ForwardError::Rejected { .. }) | Self::PointerTooLarge { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             Self::Forward(_) | Self::ClaimCheck(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -103,6 +113,7 @@ impl RequestError {
             Self::Signature(error) => error.reason(),
             Self::Event(error) => error.reason(),
             Self::ClaimCheck(_) => "claim_check_failed",
+            Self::PointerTooLarge { .. } => "event_too_large",
             Self::Forward(error) => error.reason(),
         }
     }
@@ -462,7 +473,16 @@ impl Receiver {
         let overhead = original_entry_bytes - entry.detail.len();
         let max_detail = self.settings.max_entry_bytes.saturating_sub(overhead);
         let detail = pointer_detail(&entry.detail, &truncation, max_detail);
-        Ok(Entry { detail, ..entry })
+        let pointer = Entry { detail, ..entry };
+        // Only an `id` or `type` of kilobytes gets here; EventBridge would
+        // reject the entry, so it is not sent.
+        if pointer.size() > self.settings.max_entry_bytes {
+            return Err(RequestError::PointerTooLarge {
+                size: pointer.size(),
+                max: self.settings.max_entry_bytes,
+            });
+        }
+        Ok(pointer)
     }
 
     /// Returns when forwarding must stop: the configured timeout, or the

@@ -529,3 +529,20 @@ async fn thin_and_connect_events_forward() {
     assert_eq!(entry["Detail"], thin);
     assert_eq!(entry["Time"].as_f64(), Some(1_767_225_581.482));
 }
+
+#[tokio::test]
+async fn unshrinkable_event_is_502_not_sent() {
+    let stub = StubEventBridge::start(vec![Reply::Accept]).await;
+    let receiver = receiver(&stub.url(), &[("EVENTBRIDGE_MAX_ENTRY_BYTES", "4096")]).await;
+    let id = format!("evt_{}", "x".repeat(5000));
+    let body = event_body(&id, "charge.succeeded");
+    let event = http_api_event("POST", stripe_headers(&sign(&body)), &body, Encoding::Text);
+    let (status, response) = read(&receiver.handle(request(&event)).await);
+    assert_eq!(status, 502, "{response}");
+    assert_eq!(response["error"], "event_too_large");
+    assert_eq!(
+        stub.request_count(),
+        0,
+        "an entry over the cap is never sent"
+    );
+}

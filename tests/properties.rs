@@ -290,10 +290,10 @@ proptest! {
         // one configured secret must be enough.
         let all: Vec<&str> = signed.secrets.iter().map(String::as_str).collect();
         let header = signature_header(&all, signed.timestamp, &signed.body);
-        let held = &signed.secrets[pick.index(signed.secrets.len())];
-        let held = vec![WebhookSecret::new(held).expect("generated secret is whsec_")];
+        let configured = &signed.secrets[pick.index(signed.secrets.len())];
+        let configured = vec![WebhookSecret::new(configured).expect("generated secret is whsec_")];
         prop_assert_eq!(
-            check(&header, &signed.body, &held, signed.settings()),
+            check(&header, &signed.body, &configured, signed.settings()),
             Ok(()),
             "header {}", header
         );
@@ -456,11 +456,9 @@ fn any_event() -> impl Strategy<Value = AnyEvent> {
 /// Generates a Stripe-shaped event: short `id`, `created`, `livemode` and account, any
 /// type, and arbitrary other fields, some large enough to need a pointer.
 ///
-/// NOTE: `pointer_detail` keeps the essential fields (`id`, `object`, `type`,
-/// `created`, `livemode`, `account`, `context`) and `data.object.id` and
-/// `data.object.object` whole, so its size limit is only met while they are
-/// of the size Stripe sends. An authentic event with, say, a 5000-byte
-/// `account` yields a pointer over the limit.
+/// `pointer_detail` meets its size limit unless `id` or `type` alone is that
+/// large, so these events keep them at the size Stripe sends; the handler
+/// rejects the rest with `event_too_large`.
 fn stripe_shaped_event() -> impl Strategy<Value = AnyEvent> {
     (
         "evt_[A-Za-z0-9]{1,60}",
