@@ -698,7 +698,9 @@ class Signer:
 
     def describe(self) -> str:
         if self.tool:
-            return f"{self.tool.relative_to(REPO_ROOT)} --format header"
+            # CARGO_TARGET_DIR may put the tool outside the repository.
+            tool = self.tool.relative_to(REPO_ROOT) if self.tool.is_relative_to(REPO_ROOT) else self.tool
+            return f"{tool} --format header"
         return "Python (HMAC-SHA256 over t.body, keyed with the whole whsec_ secret)"
 
     def header(self, sample: Sample, timestamp: int) -> str:
