@@ -155,7 +155,7 @@ impl From<&Config> for Settings {
     }
 }
 
-/// What a successful request produced.
+/// Result of a successful request.
 #[derive(Debug)]
 struct Delivered {
     eventbridge_event_id: Option<String>,
@@ -392,8 +392,8 @@ impl Receiver {
         if let (Some(table), Some(reservation)) = (&self.dedup, reservation) {
             let settle = table.settle(&envelope.id, reservation, forwarded.as_ref().ok());
             if tokio::time::timeout(SETTLE_TIMEOUT, settle).await.is_err() {
-                // The event is on the bus (or not) either way; a missing mark
-                // only costs a duplicate on redelivery, a stale reservation
+                // The PutEvents result stands either way. A missing mark only
+                // costs a duplicate on redelivery, and a stale reservation
                 // expires with its lease.
                 tracing::warn!(event_id = %envelope.id, "dedup table update timed out");
             }
