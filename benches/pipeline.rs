@@ -14,10 +14,9 @@
 //! case names.
 
 use std::hint::black_box;
-
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use std::time::Duration;
 
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BatchSize, Criterion, Throughput};
 use hmac::{Hmac, Mac};
@@ -30,7 +29,7 @@ use stripe_eventbridge::signature::{self, Verification, signature_header};
 
 /// The benchmark secret shared with the stripe-node and stripe-python scripts.
 const SECRET: &str = "whsec_bench_0123456789abcdefghijklmnopqrstuv";
-/// Signing time and receiver clock, Unix seconds; fixed so runs repeat.
+/// Signing time and receiver clock in Unix seconds, fixed so that runs repeat.
 const NOW: u64 = 1_767_225_600;
 /// `Source` of the built entry, the receiver's default.
 const SOURCE: &str = "stripe.com";
@@ -44,7 +43,7 @@ const BODY_100K: &[u8] = include_bytes!(concat!(
     "/bench/data/charge-100k.json"
 ));
 
-/// One signed body and what the receiver holds to check it.
+/// One signed body with the secrets that verify it.
 struct Input {
     label: &'static str,
     body: &'static [u8],
