@@ -550,25 +550,9 @@ async fn concurrent_deliveries_are_not_both_suppressed() {
 }
 
 async fn dedup_receiver(config: &SdkConfig, table: &str, stub: &StubEventBridge) -> Receiver {
-    let forward_config = sdk_config(&stub.url()).await;
-    let forwarder = Forwarder::new(
-        aws_sdk_eventbridge::Client::from_conf(client_config(
-            &forward_config,
-            Duration::from_secs(2),
-        )),
-        "stripe".to_owned(),
-    );
-    let settings = Settings {
-        event_source: "stripe.com".to_owned(),
-        tolerance_secs: 300,
-        max_entry_bytes: 262_144,
-        max_body_bytes: 1 << 20,
-        forward_timeout: Duration::from_secs(2),
-        allowed_sources: Default::default(),
-    };
     let secrets = SecretStore::fixed(vec![WebhookSecret::new(support::SECRET).unwrap()]);
-    Receiver::new(settings, secrets, forwarder)
-        .with_clock(std::sync::Arc::new(|| NOW))
+    receiver_with_store(secrets, &stub.url())
+        .await
         .with_dedup(DedupTable::new(
             aws_sdk_dynamodb::Client::new(config),
             table.to_owned(),
