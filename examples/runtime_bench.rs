@@ -147,7 +147,7 @@ impl Connection {
         }
     }
 
-    /// Reads more bytes into the buffer; returns false at end of stream.
+    /// Reads more bytes into the buffer and returns false at the end of the stream.
     async fn fill(&mut self) -> io::Result<bool> {
         self.buffer.reserve(64 * 1024);
         Ok(self.stream.read_buf(&mut self.buffer).await? > 0)
@@ -178,7 +178,7 @@ impl Connection {
         Ok(Some(self.buffer.drain(..len).collect()))
     }
 
-    /// Reads one request; `None` when the peer closed the connection.
+    /// Reads one request, or returns `None` when the peer closed the connection.
     async fn read_request(&mut self) -> io::Result<Option<HttpRequest>> {
         let Some(head_end) = self.find(b"\r\n\r\n").await? else {
             return Ok(None);
@@ -599,8 +599,8 @@ fn spawn_function(options: &Options, runtime: SocketAddr, stub: &Stub) -> io::Re
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_SESSION_TOKEN", "testing")
         .env("AWS_ENDPOINT_URL", stub.url())
-        // Credentials come from the variables above, as in Lambda; this
-        // also rules out any instance metadata lookup.
+        // Credentials come from the variables above, as in Lambda. This
+        // setting also rules out any instance metadata lookup.
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("STRIPE_WEBHOOK_SECRET_ARN", SECRET_ARN)
         .env("EVENT_BUS_NAME", "stripe-bench")
@@ -728,7 +728,7 @@ async fn invoke(
     }
 }
 
-/// Nearest-rank percentile of ascending values.
+/// Returns the nearest-rank percentile of ascending values.
 fn percentile(sorted: &[f64], fraction: f64) -> f64 {
     let rank = ((fraction * sorted.len() as f64).ceil() as usize).max(1);
     sorted[rank - 1]
@@ -816,7 +816,10 @@ async fn run_invoke(options: &Options, body: Arc<String>) -> Result<Value, Strin
 
     let log = stub.log.lock().unwrap();
     if !log.unknown_targets.is_empty() {
-        eprintln!("stub saw unknown requests: {:?}", log.unknown_targets);
+        eprintln!(
+            "stub received requests for unknown operations: {:?}",
+            log.unknown_targets
+        );
     }
     let init_connections = init_connections.unwrap_or(0);
     Ok(json!({

@@ -105,8 +105,7 @@ const VALIDATORS: [(&str, Validator); 10] = [
         serde_json::from_slice::<IgnoredAny>(body).is_ok()
     }),
     ("std_utf8_then_serde_json_ignored", |body| {
-        std::str::from_utf8(body)
-            .is_ok_and(|text| serde_json::from_str::<IgnoredAny>(text).is_ok())
+        std::str::from_utf8(body).is_ok_and(|text| serde_json::from_str::<IgnoredAny>(text).is_ok())
     }),
     ("std_utf8_then_serde_json_envelope", |body| {
         // What the receiver does today: UTF-8 check, then parse the text.
@@ -134,7 +133,9 @@ const VALIDATORS: [(&str, Validator); 10] = [
         simd_json::serde::from_slice::<IgnoredEnvelope>(&mut copy).is_ok()
     }),
     ("std_utf8_only", |body| std::str::from_utf8(body).is_ok()),
-    ("simdutf8_only", |body| simdutf8::basic::from_utf8(body).is_ok()),
+    ("simdutf8_only", |body| {
+        simdutf8::basic::from_utf8(body).is_ok()
+    }),
 ];
 
 /// Envelope fields as owned values, for simd-json's serde support.
@@ -158,7 +159,9 @@ fn check_candidates() {
     let text = std::str::from_utf8(BODY_5K).expect("UTF-8 body");
     let bad_syntax = text.replacen("\"amount\":18990", "\"amount\":tru", 1);
     assert_ne!(bad_syntax, text, "the 5 KB body has the amount to break");
-    let mut bad_utf8 = text.replacen("\"currency\":\"chf\"", "\"currency\":\"ch#\"", 1).into_bytes();
+    let mut bad_utf8 = text
+        .replacen("\"currency\":\"chf\"", "\"currency\":\"ch#\"", 1)
+        .into_bytes();
     let at = bad_utf8
         .windows(3)
         .position(|w| w == b"ch#")
@@ -193,7 +196,9 @@ fn bench<M: Measurement>(criterion: &mut Criterion<M>) {
         group.bench_function(hmac_name, |b| b.iter(|| hmac_sha2(black_box(body))));
         if !variant {
             group.bench_function("hmac_ring", |b| b.iter(|| hmac_ring(black_box(body))));
-            group.bench_function("hmac_aws_lc_rs", |b| b.iter(|| hmac_aws_lc(black_box(body))));
+            group.bench_function("hmac_aws_lc_rs", |b| {
+                b.iter(|| hmac_aws_lc(black_box(body)))
+            });
             for (name, validate) in VALIDATORS {
                 group.bench_function(name, |b| b.iter(|| assert!(validate(black_box(body)))));
             }
@@ -247,7 +252,10 @@ impl Measurement for ThreadCpuTime {
 
 /// Runs `bench` with thread CPU time, or with wall time when the variable
 /// `BENCH_CLOCK` is `wall`.
-fn run_criterion(bench: fn(&mut Criterion<ThreadCpuTime>), bench_wall: fn(&mut Criterion<WallTime>)) {
+fn run_criterion(
+    bench: fn(&mut Criterion<ThreadCpuTime>),
+    bench_wall: fn(&mut Criterion<WallTime>),
+) {
     if std::env::var("BENCH_CLOCK").as_deref() == Ok("wall") {
         let mut criterion = Criterion::default().configure_from_args();
         bench_wall(&mut criterion);
