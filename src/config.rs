@@ -40,7 +40,7 @@ impl WebhookSecret {
     /// # Errors
     ///
     /// Returns [`SecretFormatError`] when the text does not start with
-    /// `whsec_` or holds nothing after it.
+    /// `whsec_` or contains nothing after it.
     pub fn new(text: &str) -> Result<Self, SecretFormatError> {
         let text = text.trim();
         if text.starts_with("sk_") || text.starts_with("rk_") || text.starts_with("pk_") {
@@ -86,7 +86,7 @@ pub enum SecretFormatError {
 /// # Errors
 ///
 /// Returns the 1-based position and the problem of the first invalid item,
-/// or position 0 when the list holds no secret at all.
+/// or position 0 when the list contains no secret at all.
 pub fn parse_secret_list(text: &str) -> Result<Vec<WebhookSecret>, (usize, SecretFormatError)> {
     let mut secrets = Vec::new();
     let items = text
@@ -105,7 +105,7 @@ pub fn parse_secret_list(text: &str) -> Result<Vec<WebhookSecret>, (usize, Secre
     Ok(secrets)
 }
 
-/// Where the signing secrets come from.
+/// Source of the signing secrets.
 #[derive(Debug, Clone)]
 pub enum SecretSource {
     /// Secrets given directly in `STRIPE_WEBHOOK_SECRET`.

@@ -70,7 +70,7 @@ pub fn entry_size(source: &str, detail_type: &str, detail: &str, has_time: bool)
     time + source.len() + detail_type.len() + detail.len()
 }
 
-/// Where the full event was stored, when a claim-check bucket is configured.
+/// Location of the full event in S3, when a claim-check bucket is configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimCheck {
     /// S3 bucket name.
@@ -92,7 +92,7 @@ pub struct Truncation {
     pub original_body_bytes: usize,
     /// The cap it exceeded.
     pub max_entry_bytes: usize,
-    /// Where the whole event is stored, if anywhere.
+    /// Location of the whole event, if it was stored.
     pub claim_check: Option<ClaimCheck>,
 }
 
@@ -237,7 +237,7 @@ fn push_key(out: &mut String, key: &str) {
     out.push(':');
 }
 
-/// Builds the marker object that tells consumers an entry is a pointer.
+/// Builds the marker object that identifies a pointer entry to consumers.
 fn marker_json(truncation: &Truncation) -> String {
     let mut marker = serde_json::json!({
         "truncated": true,

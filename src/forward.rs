@@ -44,7 +44,7 @@ const RETRYABLE_REQUEST_CODES: [&str; 7] = [
     "ServiceUnavailable",
 ];
 
-/// Why an entry did not reach the bus.
+/// Failure to put an entry on the bus.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ForwardError {

@@ -45,7 +45,7 @@ pub fn system_clock() -> Clock {
     })
 }
 
-/// Why a request was not answered with 2xx.
+/// Failure that ends a request with a non-2xx status.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
@@ -392,7 +392,7 @@ impl Receiver {
         if let (Some(table), Some(reservation)) = (&self.dedup, reservation) {
             let settle = table.settle(&envelope.id, reservation, forwarded.as_ref().ok());
             if tokio::time::timeout(SETTLE_TIMEOUT, settle).await.is_err() {
-                // The PutEvents result stands either way. A missing mark only
+                // The PutEvents result is final either way. A missing mark only
                 // costs a duplicate on redelivery, and a stale reservation
                 // expires with its lease.
                 tracing::warn!(event_id = %envelope.id, "dedup table update timed out");

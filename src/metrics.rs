@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "StripeEventBridge";
 
-/// What one request counts as.
+/// Metric that one request is counted under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
     /// The event was put on the bus.
@@ -51,7 +51,7 @@ enum Output {
     Memory(Arc<Mutex<Vec<String>>>),
 }
 
-/// Where metric records go.
+/// Destination of metric records.
 #[derive(Debug, Clone)]
 pub struct MetricsSink {
     event_bus: String,
@@ -59,7 +59,7 @@ pub struct MetricsSink {
 }
 
 impl MetricsSink {
-    /// A sink that writes nothing.
+    /// Creates a sink that writes nothing.
     pub fn disabled() -> Self {
         Self {
             event_bus: String::new(),
@@ -67,7 +67,7 @@ impl MetricsSink {
         }
     }
 
-    /// A sink that writes EMF lines to standard output.
+    /// Creates a sink that writes EMF lines to standard output.
     pub fn stdout(event_bus: &str) -> Self {
         Self {
             event_bus: event_bus.to_owned(),
@@ -75,7 +75,7 @@ impl MetricsSink {
         }
     }
 
-    /// A sink that keeps lines in memory, for tests.
+    /// Creates a sink that keeps lines in memory, for tests.
     pub fn memory(event_bus: &str) -> (Self, Arc<Mutex<Vec<String>>>) {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = Self {

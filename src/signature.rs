@@ -11,7 +11,7 @@
 //! - Every `v1` is tried against every secret; a `v1` that is not 64 hex digits
 //!   is skipped.
 //! - The time window is symmetric, `|now - t| <= tolerance`, and is checked
-//!   after the HMAC so that "outside tolerance" is only said of authentic
+//!   after the HMAC so that "outside tolerance" is only reported for authentic
 //!   requests.
 
 use hmac::{Hmac, Mac};
@@ -37,7 +37,7 @@ pub enum SignatureError {
     /// The request carries no `Stripe-Signature` header, or an empty one.
     #[error("missing Stripe-Signature header")]
     MissingHeader,
-    /// The header holds bytes that are not visible ASCII.
+    /// The header contains bytes that are not visible ASCII.
     #[error("Stripe-Signature header is not visible ASCII")]
     InvalidHeaderEncoding,
     /// The header exceeds [`MAX_HEADER_BYTES`].

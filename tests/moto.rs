@@ -37,7 +37,7 @@ fn moto_url() -> Option<String> {
     }
 }
 
-/// A unique suffix so tests sharing one moto server do not collide.
+/// Returns `name` with a random suffix, so tests sharing one moto server do not collide.
 fn unique(name: &str) -> String {
     format!("{name}-{}", fastrand::u64(..))
 }
