@@ -14,7 +14,7 @@
 //!   after the HMAC so that "outside tolerance" is only reported for authentic
 //!   requests.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::config::WebhookSecret;
