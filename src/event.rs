@@ -141,9 +141,33 @@ fn present<'de, D: serde::Deserializer<'de>>(
 ///
 /// Returns [`EventError::NotUtf8`] with the offset of the first invalid byte.
 pub fn body_text(body: &[u8]) -> Result<&str, EventError> {
-    std::str::from_utf8(body).map_err(|e| EventError::NotUtf8 {
-        offset: e.valid_up_to(),
-    })
+    match simdutf8::basic::from_utf8(body) {
+        Ok(text) => Ok(text),
+        Err(_) => Err(not_utf8(body)),
+    }
+}
+
+/// Checks that `body` is UTF-8 and turns it into a `String` without a copy.
+///
+/// The check is simdutf8's, several times faster than the standard
+/// library's on bodies with non-ASCII text; std runs only to find the
+/// offset of a bad byte.
+///
+/// # Errors
+///
+/// Returns [`EventError::NotUtf8`] with the offset of the first invalid byte.
+pub fn body_string(body: Vec<u8>) -> Result<String, EventError> {
+    if simdutf8::basic::from_utf8(&body).is_err() {
+        return Err(not_utf8(&body));
+    }
+    // SAFETY: simdutf8 has just checked that all of `body` is UTF-8.
+    Ok(unsafe { String::from_utf8_unchecked(body) })
+}
+
+fn not_utf8(body: &[u8]) -> EventError {
+    EventError::NotUtf8 {
+        offset: std::str::from_utf8(body).map_or_else(|e| e.valid_up_to(), |text| text.len()),
+    }
 }
 
 /// Parses the envelope of an event body, validating the whole body as JSON.

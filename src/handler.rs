@@ -20,7 +20,7 @@ use crate::claim_check::{ClaimCheckError, ClaimCheckStore};
 use crate::config::Config;
 use crate::dedup::{DedupTable, Reservation};
 use crate::entry::{Entry, Truncation, pointer_detail};
-use crate::event::{EventError, parse_envelope};
+use crate::event::{EventError, body_string, parse_envelope};
 use crate::forward::{ForwardError, Forwarder};
 use crate::metrics::{Metric, MetricsSink};
 use crate::secrets::SecretStore;
@@ -349,9 +349,7 @@ impl Receiver {
 
         self.verify(&parts.headers, &body, deadline).await?;
 
-        let body = String::from_utf8(body).map_err(|error| EventError::NotUtf8 {
-            offset: error.utf8_error().valid_up_to(),
-        })?;
+        let body = body_string(body)?;
         let envelope = parse_envelope(&body)?;
         outcome.event_id = Some(envelope.id.clone());
         outcome.event_type = Some(envelope.event_type.clone());

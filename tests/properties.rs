@@ -13,7 +13,9 @@ use stripe_eventbridge::config::WebhookSecret;
 use stripe_eventbridge::entry::{
     ClaimCheck, Entry, MARKER_FIELD, Truncation, entry_size, pointer_detail,
 };
-use stripe_eventbridge::event::{EventKind, MAX_TYPE_CHARS, body_text, parse_envelope};
+use stripe_eventbridge::event::{
+    EventError, EventKind, MAX_TYPE_CHARS, body_string, body_text, parse_envelope,
+};
 use stripe_eventbridge::signature::{
     MAX_HEADER_BYTES, MAX_V1_SIGNATURES, SignatureError, Verification, parse_header,
     signature_header, verify,
@@ -527,6 +529,23 @@ fn stripe_object() -> impl Strategy<Value = Value> {
         })
 }
 
+/// Text of up to a few hundred bytes with ASCII, two-, three- and four-byte
+/// characters, so that the SIMD check sees whole blocks, with at most one
+/// byte replaced.
+fn text_with_one_damaged_byte() -> impl Strategy<Value = Vec<u8>> {
+    let text = prop::collection::vec(prop::sample::select(vec!['a', '"', 'é', '€', '😀']), 0..200)
+        .prop_map(|chars| chars.into_iter().collect::<String>().into_bytes());
+    (text, any::<prop::sample::Index>(), any::<Option<u8>>()).prop_map(
+        |(mut bytes, index, byte)| {
+            if let Some(byte) = byte.filter(|_| !bytes.is_empty()) {
+                let at = index.index(bytes.len());
+                bytes[at] = byte;
+            }
+            bytes
+        },
+    )
+}
+
 fn truncation(id: String) -> impl Strategy<Value = Truncation> {
     (
         any::<usize>(),
@@ -569,6 +588,18 @@ proptest! {
     #[test]
     fn body_text_total_on_any_bytes(body in prop::collection::vec(any::<u8>(), 0..256)) {
         prop_assert_eq!(body_text(&body).is_ok(), std::str::from_utf8(&body).is_ok());
+    }
+
+    #[test]
+    fn utf8_checks_agree_with_std(body in text_with_one_damaged_byte()) {
+        let expected = std::str::from_utf8(&body).map_err(|error| error.valid_up_to());
+        let offset = |error: EventError| match error {
+            EventError::NotUtf8 { offset } => offset,
+            other => panic!("unexpected error {other:?}"),
+        };
+        prop_assert_eq!(body_text(&body).map_err(offset), expected);
+        let owned = body_string(body.clone()).map_err(offset);
+        prop_assert_eq!(owned.as_ref().map(String::as_str).map_err(|at| *at), expected);
     }
 
     #[test]
