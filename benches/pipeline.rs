@@ -188,7 +188,7 @@ fn bench_all<M: Measurement>(criterion: &mut Criterion<M>) {
             group.bench_function(name, |b| b.iter(|| run_case(name, &input)));
         }
         // The owned body is made outside the timed part: the handler gets it
-        // from lambda_http without a copy.
+        // from the event without a copy.
         group.bench_function("pipeline", |b| {
             b.iter_batched(
                 || input.body.to_vec(),

@@ -10,9 +10,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lambda_http::http::{HeaderMap, Method, StatusCode, header};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use base64::Engine;
 use tokio::time::Instant;
 
 use crate::allowlist::SourceAllowlist;
@@ -23,6 +21,7 @@ use crate::entry::{Entry, Truncation, pointer_detail};
 use crate::event::{EventError, body_string, parse_envelope};
 use crate::forward::{ForwardError, Forwarder};
 use crate::metrics::{Metric, MetricsSink};
+use crate::request::{ResponseShape, WebhookRequest, WebhookResponse};
 use crate::secrets::SecretStore;
 use crate::signature::{self, SignatureError, Verification};
 
@@ -54,10 +53,13 @@ pub enum RequestError {
     SourceNotAllowed(Option<IpAddr>),
     /// The method is not POST.
     #[error("method {0} is not allowed; use POST")]
-    MethodNotAllowed(Method),
+    MethodNotAllowed(String),
     /// The request has no body.
     #[error("request body is empty")]
     EmptyBody,
+    /// The event says the body is base64 but it does not decode.
+    #[error("request body is marked base64 but does not decode")]
+    InvalidBase64,
     /// The body is larger than `MAX_BODY_BYTES`.
     #[error("request body is {len} bytes; the limit is {max}")]
     BodyTooLarge {
@@ -90,16 +92,14 @@ pub enum RequestError {
 
 impl RequestError {
     /// Returns the HTTP status for this error: the one place it is chosen.
-    pub fn status(&self) -> StatusCode {
+    pub fn status(&self) -> u16 {
         match self {
-            Self::SourceNotAllowed(_) => StatusCode::FORBIDDEN,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::EmptyBody | Self::Signature(_) | Self::Event(_) => StatusCode::BAD_REQUEST,
-            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Forward(ForwardError::Rejected { .. }) | Self::PointerTooLarge { .. } => {
-                StatusCode::BAD_GATEWAY
-            }
-            Self::Forward(_) | Self::ClaimCheck(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::SourceNotAllowed(_) => 403,
+            Self::MethodNotAllowed(_) => 405,
+            Self::EmptyBody | Self::InvalidBase64 | Self::Signature(_) | Self::Event(_) => 400,
+            Self::BodyTooLarge { .. } => 413,
+            Self::Forward(ForwardError::Rejected { .. }) | Self::PointerTooLarge { .. } => 502,
+            Self::Forward(_) | Self::ClaimCheck(_) => 503,
         }
     }
 
@@ -109,6 +109,7 @@ impl RequestError {
             Self::SourceNotAllowed(_) => "source_not_allowed",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::EmptyBody => "empty_body",
+            Self::InvalidBase64 => "body_not_base64",
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::Signature(error) => error.reason(),
             Self::Event(error) => error.reason(),
@@ -121,7 +122,7 @@ impl RequestError {
     /// Returns whether the message may be shown to the caller: client errors
     /// say what to fix, server errors reveal nothing internal.
     fn is_public(&self) -> bool {
-        self.status().is_client_error()
+        (400..500).contains(&self.status())
     }
 }
 
@@ -230,7 +231,8 @@ impl Receiver {
 
     /// Handles one request and logs its outcome. Never fails: every error
     /// becomes a response.
-    pub async fn handle(&self, request: Request) -> Response<Body> {
+    pub async fn handle(&self, request: WebhookRequest) -> WebhookResponse {
+        let shape = ResponseShape::from(&request);
         let started = Instant::now();
         let mut outcome = Outcome::default();
         let result = self.process(request, started, &mut outcome).await;
@@ -270,7 +272,7 @@ impl Receiver {
                     "eventbridge_event_id": delivered.eventbridge_event_id,
                     "duplicate": delivered.outcome == "duplicate",
                 });
-                json_response(StatusCode::OK, &body)
+                json_response(shape, 200, &body)
             }
             Err(error) => {
                 let status = error.status();
@@ -285,13 +287,13 @@ impl Receiver {
                             outcome = "rejected",
                             reason,
                             error = %error,
-                            status = status.as_u16(),
+                            status,
                             elapsed_ms,
                             "webhook handled"
                         )
                     };
                 }
-                if status.is_server_error() {
+                if status >= 500 {
                     log_failure!(error);
                     self.metrics.record(
                         Metric::ForwardFailure,
@@ -306,36 +308,29 @@ impl Receiver {
                         Some(reason),
                     );
                 }
-                error_response(&error)
+                error_response(shape, &error)
             }
         }
     }
 
     async fn process(
         &self,
-        request: Request,
+        mut request: WebhookRequest,
         started: Instant,
         outcome: &mut Outcome,
     ) -> Result<Delivered, RequestError> {
-        let source_ip = source_ip(&request);
+        let source_ip = request.source_ip.as_deref().and_then(|ip| ip.parse().ok());
         if !self.settings.allowed_sources.allows(source_ip) {
             return Err(RequestError::SourceNotAllowed(source_ip));
         }
-        if request.method() != Method::POST {
-            return Err(RequestError::MethodNotAllowed(request.method().clone()));
+        if request.method != "POST" {
+            return Err(RequestError::MethodNotAllowed(method_for_display(
+                &request.method,
+            )));
         }
-        let deadline = self.deadline(&request, started);
-        let (parts, body) = request.into_parts();
+        let deadline = self.deadline(request.deadline, started);
 
-        let body = match body {
-            Body::Empty => return Err(RequestError::EmptyBody),
-            Body::Text(text) => text.into_bytes(),
-            Body::Binary(bytes) => bytes,
-            // `Body` is non-exhaustive in lambda_http; no other shape
-            // carries bytes this handler can verify.
-            #[allow(unreachable_patterns)]
-            _ => return Err(RequestError::EmptyBody),
-        };
+        let body = self.body_bytes(&mut request)?;
         outcome.body_bytes = Some(body.len());
         if body.is_empty() {
             return Err(RequestError::EmptyBody);
@@ -347,7 +342,7 @@ impl Receiver {
             });
         }
 
-        self.verify(&parts.headers, &body, deadline).await?;
+        self.verify(&request.signatures, &body, deadline).await?;
 
         let body = body_string(body)?;
         let envelope = parse_envelope(&body)?;
@@ -371,12 +366,10 @@ impl Receiver {
             None => None,
         };
 
-        let trace_header = parts
-            .headers
-            .get("x-amzn-trace-id")
-            .and_then(|value| value.to_str().ok())
-            .filter(|value| (1..=500).contains(&value.len()))
-            .map(str::to_owned);
+        let trace_header = request
+            .trace_header
+            .take()
+            .filter(|value| (1..=500).contains(&value.len()) && is_header_text(value));
         let mut entry = Entry::new(&self.settings.event_source, &envelope, body, trace_header);
         let size = entry.size();
         if size > self.settings.max_entry_bytes {
@@ -414,11 +407,11 @@ impl Receiver {
     /// held secrets.
     async fn verify(
         &self,
-        headers: &HeaderMap,
+        values: &[String],
         body: &[u8],
         deadline: Instant,
     ) -> Result<(), SignatureError> {
-        let header = signature_header(headers)?;
+        let header = signature_header(values)?;
         let parsed = signature::parse_header(&header)?;
         if tokio::time::timeout_at(deadline, self.secrets.refresh_if_old())
             .await
@@ -483,16 +476,38 @@ impl Receiver {
         Ok(pointer)
     }
 
+    /// Takes the body out of `request`, decoding it when the event marks it
+    /// as base64. A base64 body clearly over the size limit is not decoded.
+    fn body_bytes(&self, request: &mut WebhookRequest) -> Result<Vec<u8>, RequestError> {
+        let Some(text) = request.body.take() else {
+            return Err(RequestError::EmptyBody);
+        };
+        if !request.is_base64 {
+            return Ok(text.into_bytes());
+        }
+        let decoded_len = base64::decoded_len_estimate(text.len());
+        // The estimate is at most two bytes over the exact length.
+        if decoded_len > self.settings.max_body_bytes + 2 {
+            return Err(RequestError::BodyTooLarge {
+                len: decoded_len,
+                max: self.settings.max_body_bytes,
+            });
+        }
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(|_| RequestError::InvalidBase64)
+    }
+
     /// Returns when forwarding must stop: the configured timeout, or the
     /// Lambda deadline less a margin when that is sooner.
-    fn deadline(&self, request: &Request, started: Instant) -> Instant {
+    fn deadline(&self, lambda_deadline: Option<SystemTime>, started: Instant) -> Instant {
         let configured = started + self.settings.forward_timeout;
-        let Some(context) = request.lambda_context_ref() else {
+        let Some(lambda_deadline) = lambda_deadline else {
             return configured;
         };
         // A deadline already past when the invocation starts is not real:
         // `cargo lambda watch` 1.9 sends 600000 ms after the epoch.
-        match context.deadline().duration_since(SystemTime::now()) {
+        match lambda_deadline.duration_since(SystemTime::now()) {
             Ok(remaining) if !remaining.is_zero() => {
                 configured.min(started + remaining.saturating_sub(DEADLINE_MARGIN))
             }
@@ -502,21 +517,16 @@ impl Receiver {
 }
 
 /// Joins every `Stripe-Signature` header value with commas.
-///
-/// NOTE: for REST API (payload 1.0) events, lambda_http 1.3 lets the
-/// single-value `headers` map replace `multiValueHeaders` for a name present
-/// in both, so a header Stripe sent twice arrives as its last value only.
-/// Stripe sends one `Stripe-Signature` header, so this loses nothing today.
-fn signature_header(headers: &HeaderMap) -> Result<String, SignatureError> {
+fn signature_header(values: &[String]) -> Result<String, SignatureError> {
     let mut joined = String::new();
-    for value in headers.get_all("stripe-signature") {
-        let text = value
-            .to_str()
-            .map_err(|_| SignatureError::InvalidHeaderEncoding)?;
+    for value in values {
+        if !is_header_text(value) {
+            return Err(SignatureError::InvalidHeaderEncoding);
+        }
         if !joined.is_empty() {
             joined.push(',');
         }
-        joined.push_str(text);
+        joined.push_str(value);
         if joined.len() > signature::MAX_HEADER_BYTES {
             return Err(SignatureError::HeaderTooLong { len: joined.len() });
         }
@@ -527,36 +537,37 @@ fn signature_header(headers: &HeaderMap) -> Result<String, SignatureError> {
     Ok(joined)
 }
 
-/// Returns the caller's address from the API Gateway request context.
-fn source_ip(request: &Request) -> Option<IpAddr> {
-    let text = match request.request_context_ref()? {
-        RequestContext::ApiGatewayV1(context) => context.identity.source_ip.as_deref(),
-        RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
-        _ => None,
-    }?;
-    text.parse().ok()
+/// Returns whether `value` is visible ASCII, spaces and tabs: the header
+/// text HTTP allows, and all a Stripe header holds.
+fn is_header_text(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|byte| byte == b'\t' || (b' '..=b'~').contains(&byte))
 }
 
-fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    response
+/// Returns a method name fit for a message: at most 16 visible ASCII
+/// characters, else a placeholder.
+fn method_for_display(method: &str) -> String {
+    if method.len() <= 16 && is_header_text(method) {
+        method.to_owned()
+    } else {
+        "(invalid)".to_owned()
+    }
 }
 
-fn error_response(error: &RequestError) -> Response<Body> {
+fn json_response(shape: ResponseShape, status: u16, body: &serde_json::Value) -> WebhookResponse {
+    WebhookResponse::json(shape, status, body.to_string())
+}
+
+fn error_response(shape: ResponseShape, error: &RequestError) -> WebhookResponse {
     let mut body = serde_json::json!({ "error": error.reason() });
     if error.is_public() {
         body["message"] = serde_json::Value::String(error.to_string());
     }
-    let mut response = json_response(error.status(), &body);
+    let response = json_response(shape, error.status(), &body);
     if matches!(error, RequestError::MethodNotAllowed(_)) {
+        response.with_allow("POST")
+    } else {
         response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
     }
-    response
 }

@@ -17,6 +17,7 @@ pub mod forward;
 pub mod handler;
 pub mod logging;
 pub mod metrics;
+pub mod request;
 pub mod secrets;
 pub mod setup;
 pub mod signature;

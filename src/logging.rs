@@ -1,6 +1,6 @@
-//! Log setup: lambda_http's defaults, minus the runtime's payload dump.
+//! Log setup: the Lambda runtime's defaults, minus its payload dump.
 //!
-//! Like `lambda_http::tracing::init_default_subscriber`, the level comes from
+//! Like `lambda_runtime::tracing::init_default_subscriber`, the level comes from
 //! `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO, and
 //! `AWS_LAMBDA_LOG_FORMAT=JSON` selects JSON lines. One difference: at TRACE,
 //! lambda_runtime 1.5 logs every raw invocation event, which holds the
@@ -9,8 +9,8 @@
 
 use std::str::FromStr;
 
-use lambda_http::tracing::subscriber::filter::{Directive, EnvFilter, LevelFilter};
-use lambda_http::tracing::subscriber::fmt::MakeWriter;
+use lambda_runtime::tracing::subscriber::filter::{Directive, EnvFilter, LevelFilter};
+use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
 
 /// Target of lambda_runtime's "raw JSON event received" TRACE line.
 const RUNTIME_PAYLOAD_TARGET: &str = "lambda_runtime::layers::api_response";
@@ -41,7 +41,7 @@ where
     // RUST_LOG may hold per-target directives; AWS_LAMBDA_LOG_LEVEL is one level.
     let directives = std::env::var("RUST_LOG").ok();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = lambda_http::tracing::subscriber::fmt()
+    let builder = lambda_runtime::tracing::subscriber::fmt()
         .with_target(false)
         .without_time()
         .with_env_filter(filter(level.as_deref(), directives.as_deref()))
@@ -61,7 +61,7 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_http::tracing::subscriber::layer::SubscriberExt;
+    use lambda_runtime::tracing::subscriber::layer::SubscriberExt;
     use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
@@ -81,16 +81,17 @@ mod tests {
     fn logged(level: Option<&str>, rust_log: Option<&str>) -> String {
         let capture = Capture::default();
         let writer = capture.clone();
-        let subscriber = lambda_http::tracing::subscriber::registry()
+        let subscriber = lambda_runtime::tracing::subscriber::registry()
             .with(filter(level, rust_log))
             .with(
-                lambda_http::tracing::subscriber::fmt::layer().with_writer(move || writer.clone()),
+                lambda_runtime::tracing::subscriber::fmt::layer()
+                    .with_writer(move || writer.clone()),
             );
-        let dispatch = lambda_http::tracing::Dispatch::new(subscriber);
-        lambda_http::tracing::dispatcher::with_default(&dispatch, || {
-            lambda_http::tracing::trace!(target: "lambda_runtime::layers::api_response", "raw event payload_marker");
-            lambda_http::tracing::debug!(target: "lambda_runtime::layers::api_response", "runtime debug line");
-            lambda_http::tracing::trace!(target: "stripe_eventbridge::handler", "own trace line");
+        let dispatch = lambda_runtime::tracing::Dispatch::new(subscriber);
+        lambda_runtime::tracing::dispatcher::with_default(&dispatch, || {
+            lambda_runtime::tracing::trace!(target: "lambda_runtime::layers::api_response", "raw event payload_marker");
+            lambda_runtime::tracing::debug!(target: "lambda_runtime::layers::api_response", "runtime debug line");
+            lambda_runtime::tracing::trace!(target: "stripe_eventbridge::handler", "own trace line");
         });
         String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
     }

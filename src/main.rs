@@ -1,11 +1,17 @@
 //! The Lambda binary: reads the configuration, builds the AWS clients once
-//! and serves API Gateway, HTTP API and Function URL requests.
+//! and serves API Gateway, HTTP API, Function URL and load balancer requests.
+//!
+//! Events go straight from the runtime into [`WebhookRequest`], which reads
+//! only the fields the receiver uses. The conversion of every event into an
+//! `http::Request` by lambda_http took a quarter of each warm invocation's
+//! CPU time (BENCHMARKS.md).
 
 use std::sync::Arc;
 
-use lambda_http::{Error, Request, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use stripe_eventbridge::config::Config;
 use stripe_eventbridge::metrics::MetricsSink;
+use stripe_eventbridge::request::WebhookRequest;
 use stripe_eventbridge::setup::build_receiver;
 
 #[tokio::main(flavor = "current_thread")]
@@ -31,8 +37,9 @@ async fn main() -> Result<(), Error> {
         "receiver ready"
     );
 
-    lambda_http::run(service_fn(move |request: Request| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<WebhookRequest>| {
         let receiver = Arc::clone(&receiver);
+        let request = event.payload.with_deadline(event.context.deadline());
         async move { Ok::<_, Error>(receiver.handle(request).await) }
     }))
     .await

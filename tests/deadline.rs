@@ -11,9 +11,10 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lambda_http::{Context, Request, RequestExt};
+use lambda_runtime::Context;
 use serde_json::json;
 use stripe_eventbridge::handler::DEADLINE_MARGIN;
+use stripe_eventbridge::request::WebhookRequest;
 use support::stub::{Reply, StubEventBridge};
 use support::{Encoding, event_body, http_api_event, read, receiver, request, sign};
 use tokio::sync::{Barrier, Semaphore};
@@ -61,7 +62,7 @@ fn unix_now() -> Duration {
 }
 
 /// Returns a signed delivery of `event_id` with no Lambda context yet.
-fn delivery(event_id: &str) -> Request {
+fn delivery(event_id: &str) -> WebhookRequest {
     let body = event_body(event_id, "charge.succeeded");
     let headers = json!({"stripe-signature": sign(&body), "content-type": "application/json"});
     request(&http_api_event("POST", headers, &body, Encoding::Text))
@@ -69,7 +70,10 @@ fn delivery(event_id: &str) -> Request {
 
 /// Adds `deadline` to `request`, and returns the deadline as a point in time
 /// when it is in the future.
-fn with_deadline(request: Request, deadline: LambdaDeadline) -> (Request, Option<SystemTime>) {
+fn with_deadline(
+    request: WebhookRequest,
+    deadline: LambdaDeadline,
+) -> (WebhookRequest, Option<SystemTime>) {
     let deadline_ms = match deadline {
         LambdaDeadline::Absent => return (request, None),
         LambdaDeadline::In(remaining) => (unix_now() + remaining).as_millis() as u64,
@@ -81,7 +85,7 @@ fn with_deadline(request: Request, deadline: LambdaDeadline) -> (Request, Option
     let lambda_deadline = context.deadline();
     let future = lambda_deadline > SystemTime::now();
     (
-        request.with_lambda_context(context),
+        request.with_deadline(lambda_deadline),
         future.then_some(lambda_deadline),
     )
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::stub::{Reply, StubEventBridge};
 use support::{
-    Encoding, NOW, SECRET, event_body, function_url_event, http_api_event, read, receiver,
-    receiver_with_metrics, request, rest_event, sign,
+    Encoding, NOW, SECRET, alb_event, event_body, function_url_event, http_api_event, read,
+    receiver, receiver_with_metrics, request, rest_event, sign,
 };
 
 fn stripe_headers(signature: &str) -> Value {
@@ -152,16 +152,99 @@ async fn repeated_signature_headers_are_joined() {
     let signature = sign(&body);
     let (timestamp, v1) = signature.split_once(',').unwrap();
     let other = format!("v1={}", "0".repeat(64));
-    // lambda_http keeps every value only for a name absent from `headers`.
-    let event = rest_event(
+    // API Gateway puts the last value in `headers` and all of them in
+    // `multiValueHeaders`; here the last value alone holds no timestamp.
+    for single in [json!({}), json!({"Stripe-Signature": v1})] {
+        let event = rest_event(
+            "POST",
+            single.clone(),
+            json!({"Stripe-Signature": [timestamp, other, v1]}),
+            &body,
+            Encoding::Text,
+        );
+        let (status, response) = read(&receiver.handle(request(&event)).await);
+        assert_eq!(status, 200, "headers {single}: {response}");
+    }
+}
+
+#[tokio::test]
+async fn load_balancer_events_forward_and_get_their_response_shape() {
+    let stub = StubEventBridge::start(vec![Reply::Accept]).await;
+    let receiver = receiver(&stub.url(), &[]).await;
+    let body = event_body("evt_alb", "charge.succeeded");
+    for multi_value in [false, true] {
+        for encoding in [Encoding::Text, Encoding::Base64] {
+            let event = alb_event(stripe_headers(&sign(&body)), &body, encoding, multi_value);
+            let response = receiver.handle(request(&event)).await;
+            let shape = serde_json::to_value(&response).unwrap();
+            assert_eq!(shape["statusCode"], 200, "{shape}");
+            assert_eq!(shape["statusDescription"], "200 OK");
+            let headers = if multi_value {
+                &shape["multiValueHeaders"]["content-type"][0]
+            } else {
+                &shape["headers"]["content-type"]
+            };
+            assert_eq!(headers, "application/json", "{shape}");
+        }
+    }
+    assert_eq!(stub.request_count(), 4);
+}
+
+#[tokio::test]
+async fn undecodable_base64_body_is_400() {
+    let stub = StubEventBridge::start(vec![Reply::Accept]).await;
+    let receiver = receiver(&stub.url(), &[]).await;
+    let body = event_body("evt_b64", "charge.succeeded");
+    let mut event = http_api_event("POST", stripe_headers(&sign(&body)), &body, Encoding::Text);
+    event["isBase64Encoded"] = json!(true);
+    for text in ["this is not base64!", "e30", "e30=\n", "€"] {
+        event["body"] = json!(text);
+        let (status, response) = read(&receiver.handle(request(&event)).await);
+        assert_eq!(status, 400, "{text}: {response}");
+        assert_eq!(response["error"], "body_not_base64", "{text}");
+    }
+    assert_eq!(stub.request_count(), 0);
+}
+
+#[tokio::test]
+async fn base64_body_over_limit_is_413_before_decoding() {
+    let stub = StubEventBridge::start(vec![Reply::Accept]).await;
+    let receiver = receiver(&stub.url(), &[("MAX_BODY_BYTES", "1000")]).await;
+    let mut event = http_api_event("POST", stripe_headers("t=1,v1=00"), "", Encoding::Text);
+    event["isBase64Encoded"] = json!(true);
+    // Not valid base64 either: the size check must come first.
+    event["body"] = json!("!".repeat(1400));
+    let (status, response) = read(&receiver.handle(request(&event)).await);
+    assert_eq!(status, 413, "{response}");
+    assert_eq!(response["error"], "body_too_large");
+    // At the limit, a valid body decodes and goes on to the signature check.
+    let padded = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1000 - 10));
+    let event = http_api_event(
         "POST",
-        json!({}),
-        json!({"stripe-signature": [timestamp, other, v1]}),
-        &body,
-        Encoding::Text,
+        stripe_headers("t=1,v1=00"),
+        &padded,
+        Encoding::Base64,
     );
     let (status, response) = read(&receiver.handle(request(&event)).await);
-    assert_eq!(status, 200, "{response}");
+    assert_eq!(status, 400, "{response}");
+    assert_eq!(response["error"], "no_v1_signature", "{response}");
+}
+
+#[tokio::test]
+async fn non_ascii_signature_header_is_400() {
+    let stub = StubEventBridge::start(vec![Reply::Accept]).await;
+    let receiver = receiver(&stub.url(), &[]).await;
+    let body = event_body("evt_utf", "charge.succeeded");
+    for header in [format!("{}é", sign(&body)), format!("{}\u{1}", sign(&body))] {
+        let event = http_api_event("POST", stripe_headers(&header), &body, Encoding::Text);
+        let (status, response) = read(&receiver.handle(request(&event)).await);
+        assert_eq!(status, 400);
+        assert_eq!(response["error"], "malformed_header", "{response}");
+        assert_eq!(
+            response["message"],
+            "Stripe-Signature header is not visible ASCII"
+        );
+    }
 }
 
 #[tokio::test]
@@ -172,8 +255,8 @@ async fn get_is_405_with_allow() {
     let mut event = event;
     event["body"] = Value::Null;
     let response = receiver.handle(request(&event)).await;
-    assert_eq!(response.status().as_u16(), 405);
-    assert_eq!(response.headers()["allow"], "POST");
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.header("allow"), Some("POST"));
     assert_eq!(stub.request_count(), 0);
 }
 

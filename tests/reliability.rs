@@ -22,9 +22,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lambda_http::{Context, Request, RequestExt};
+use lambda_runtime::Context;
 use serde_json::{Value, json};
 use stripe_eventbridge::handler::{Receiver, system_clock};
+use stripe_eventbridge::request::WebhookRequest;
 use stripe_eventbridge::signature::signature_header;
 use support::stub::{Exchange, FaultPlan, Reply, StubEventBridge};
 use support::{Encoding, SECRET, event_body, http_api_event, read, receiver, request};
@@ -111,7 +112,7 @@ fn redelivery_pause(delivery: u32) -> Duration {
 
 /// Builds one delivery of `body` signed at `timestamp`, with a Lambda deadline
 /// twice the forwarding timeout away, the ratio of the SAM template (10 s and 5 s).
-fn signed_request(body: &str, timestamp: u64) -> Request {
+fn signed_request(body: &str, timestamp: u64) -> WebhookRequest {
     let headers = json!({
         "content-type": "application/json; charset=utf-8",
         "stripe-signature": signature_header(&[SECRET], timestamp, body.as_bytes()),
@@ -119,7 +120,8 @@ fn signed_request(body: &str, timestamp: u64) -> Request {
     });
     let mut context = Context::default();
     context.deadline = unix_now().as_millis() as u64 + 2 * FORWARD_TIMEOUT_MS;
-    request(&http_api_event("POST", headers, body, Encoding::Text)).with_lambda_context(context)
+    request(&http_api_event("POST", headers, body, Encoding::Text))
+        .with_deadline(context.deadline())
 }
 
 /// What the driver saw for one event.

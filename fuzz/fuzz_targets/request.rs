@@ -1,36 +1,28 @@
-//! Fuzzes the whole request path: Lambda event JSON through
-//! `lambda_http::request::from_str` into `Receiver::handle`, which forwards
-//! to an EventBridge stub on 127.0.0.1 that accepts every entry.
+//! Fuzzes the whole request path: Lambda event JSON read as a
+//! `WebhookRequest`, as the function reads it, into `Receiver::handle`,
+//! which forwards to an EventBridge stub on 127.0.0.1 that accepts every
+//! entry.
 //!
 //! Input: Lambda event JSON. When it starts with `!`, the rest is the event
 //! and the target replaces its `Stripe-Signature` with a correct one for the
 //! decoded body, so that mutated bodies reach the envelope and forwarding
 //! steps. Otherwise the event is handled as it is. The events in `events/`
-//! carry correct signatures for [`SECRET`] at [`NOW`].
-//!
-//! `lambda_http` 1.3 panics while turning some events into a request, for
-//! example on a body that is not base64 when `isBase64Encoded` is true. In
-//! Lambda, `lambda_runtime` 1.5.0 catches that panic and fails only that
-//! invocation, because its `CatchPanicService` (`src/layers/panic.rs`) wraps
-//! the handler that does the conversion. The target does the same: such
-//! inputs are skipped, the first panic at each site is printed to stderr,
-//! and any panic inside `Receiver::handle` still aborts as a finding.
+//! carry correct signatures for [`SECRET`] at [`NOW`]. Any panic is a
+//! finding: reading the event and handling it must both be total.
 
 #![no_main]
 
-use std::cell::Cell;
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_eventbridge::config::Credentials;
-use lambda_http::Body;
-use lambda_http::http::HeaderValue;
+use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use stripe_eventbridge::config::Config;
 use stripe_eventbridge::handler::Receiver;
 use stripe_eventbridge::metrics::MetricsSink;
+use stripe_eventbridge::request::WebhookRequest;
 use stripe_eventbridge::setup::build_receiver;
 use stripe_eventbridge::signature::signature_header;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -66,16 +58,9 @@ struct Harness {
     receiver: Receiver,
 }
 
-thread_local! {
-    /// Set while `lambda_http` converts the event, so the panic hook can
-    /// tell its panics from the receiver's.
-    static CONVERTING: Cell<bool> = const { Cell::new(false) };
-}
-
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        install_panic_filter();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -83,29 +68,6 @@ fn harness() -> &'static Harness {
         let receiver = runtime.block_on(build());
         Harness { runtime, receiver }
     })
-}
-
-/// Wraps the panic hook (libFuzzer's, which aborts) so that a panic raised
-/// while `CONVERTING` is set unwinds to the `catch_unwind` below instead.
-fn install_panic_filter() {
-    let seen: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
-    let abort_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !CONVERTING.get() {
-            abort_hook(info);
-            return;
-        }
-        // Messages name the offending byte, so each panic site prints once.
-        let site = info
-            .location()
-            .map(|location| format!("{}:{}", location.file(), location.line()));
-        let mut seen = seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.insert(site.unwrap_or_default()) {
-            eprintln!("skipped input: lambda_http panicked converting the event: {info}");
-        }
-    }));
 }
 
 async fn build() -> Receiver {
@@ -199,39 +161,63 @@ fuzz_target!(|data: &[u8]| {
         None => (false, text),
     };
 
-    CONVERTING.set(true);
-    let converted = std::panic::catch_unwind(|| lambda_http::request::from_str(event));
-    CONVERTING.set(false);
-    let Ok(Ok(mut request)) = converted else {
+    let request = if resign {
+        let Some(event) = resigned(event) else {
+            return;
+        };
+        serde_json::from_str::<WebhookRequest>(&event)
+    } else {
+        serde_json::from_str::<WebhookRequest>(event)
+    };
+    let Ok(request) = request else {
         return;
     };
 
-    if resign {
-        let body: &[u8] = match request.body() {
-            Body::Text(text) => text.as_bytes(),
-            Body::Binary(bytes) => bytes,
-            _ => &[],
-        };
-        let header = signature_header(&[SECRET], NOW, body);
-        let value = HeaderValue::from_str(&header).expect("a signature header is visible ASCII");
-        request.headers_mut().insert("stripe-signature", value);
-    }
-
     let response = harness.runtime.block_on(harness.receiver.handle(request));
-    let status = response.status().as_u16();
+    let status = response.status();
     // The stub accepts every entry, so a server error is a finding too.
     assert!(
         [200, 400, 403, 405, 413].contains(&status),
         "unexpected status {status}: {:?}",
         response.body()
     );
-    let Body::Text(body) = response.body() else {
-        panic!("response body is not text: {:?}", response.body());
-    };
-    let body: Value = serde_json::from_str(body).expect("response body is JSON");
+    let body: Value = serde_json::from_str(response.body()).expect("response body is JSON");
     if status == 200 {
         assert_eq!(body["received"], Value::Bool(true), "{body}");
     } else {
         assert!(body["error"].is_string(), "{body}");
     }
 });
+
+/// Returns `event` with one correct `Stripe-Signature` for its decoded body
+/// in `headers` and none in `multiValueHeaders`, or `None` when the event is
+/// not a JSON object or its base64 body does not decode.
+fn resigned(event: &str) -> Option<String> {
+    let Ok(Value::Object(mut event)) = serde_json::from_str::<Value>(event) else {
+        return None;
+    };
+    let body = match (event.get("body"), event.get("isBase64Encoded")) {
+        (Some(Value::String(text)), Some(Value::Bool(true))) => {
+            base64::engine::general_purpose::STANDARD.decode(text).ok()?
+        }
+        (Some(Value::String(text)), _) => text.clone().into_bytes(),
+        _ => Vec::new(),
+    };
+    let header = Value::String(signature_header(&[SECRET], NOW, &body));
+    if let Some(Value::Object(multi)) = event.get_mut("multiValueHeaders") {
+        multi.retain(|name, _| !name.eq_ignore_ascii_case("stripe-signature"));
+    }
+    match event.get_mut("headers") {
+        Some(Value::Object(headers)) => {
+            headers.retain(|name, _| !name.eq_ignore_ascii_case("stripe-signature"));
+            headers.insert("stripe-signature".to_owned(), header);
+        }
+        _ => {
+            event.insert(
+                "headers".to_owned(),
+                serde_json::json!({ "stripe-signature": header }),
+            );
+        }
+    }
+    Some(Value::Object(event).to_string())
+}

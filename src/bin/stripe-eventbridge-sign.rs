@@ -406,7 +406,7 @@ fn body_file_path(output: &Path) -> Result<PathBuf, Failure> {
 // Input
 // ---------------------------------------------------------------------------
 
-/// The two API Gateway event shapes that lambda_http reads.
+/// The two API Gateway event shapes the receiver reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     /// REST API (payload format 1.0): `httpMethod`, `headers`, `multiValueHeaders`.
@@ -594,8 +594,8 @@ fn resign_event(gateway: &GatewayEvent, header: &str) -> Result<Json, Failure> {
     headers.set_ignore_case(signature_name, signature.clone());
     headers.replace_ignore_case(length_name, Json::string(&length));
 
-    // lambda_http merges both maps for REST events, with `headers` winning,
-    // so the two are kept in agreement.
+    // The receiver reads `multiValueHeaders` first and other readers such
+    // as lambda_http read `headers` first, so the two are kept in agreement.
     if gateway.shape == Shape::RestV1
         && let Some(multi) = event.existing_object("multiValueHeaders")?
     {
@@ -1115,6 +1115,7 @@ impl<'de> Deserialize<'de> for Entries {
 mod tests {
     use super::*;
     use stripe_eventbridge::config::WebhookSecret;
+    use stripe_eventbridge::request::WebhookRequest;
     use stripe_eventbridge::signature::{Verification, parse_header, verify};
 
     const SECRET: &str = "whsec_sign_tool_test";
@@ -1211,6 +1212,9 @@ mod tests {
         let header = request.headers()["stripe-signature"].to_str().unwrap();
         assert!(verifies(header, BODY.as_bytes(), SECRET), "{header}");
         assert_eq!(request.body().as_ref(), BODY.as_bytes());
+        let ours: WebhookRequest = serde_json::from_str(&text).expect("the receiver reads it");
+        assert_eq!(ours.method(), "POST");
+        assert_eq!(ours.signatures(), [header]);
 
         let event = serde_json::from_str::<serde_json::Value>(&text).unwrap();
         assert_eq!(event["version"], "2.0");
@@ -1232,6 +1236,9 @@ mod tests {
         let header = request.headers()["stripe-signature"].to_str().unwrap();
         assert!(verifies(header, BODY.as_bytes(), SECRET), "{header}");
         assert_eq!(request.body().as_ref(), BODY.as_bytes());
+        let ours: WebhookRequest = serde_json::from_str(&text).expect("the receiver reads it");
+        assert_eq!(ours.method(), "POST");
+        assert_eq!(ours.signatures(), [header]);
 
         let event = serde_json::from_str::<serde_json::Value>(&text).unwrap();
         assert_eq!(event["multiValueHeaders"]["Stripe-Signature"][0], header);

@@ -58,27 +58,33 @@ def test_http_v2_event_reaches_queue(receiver, secret, payment_queue, tmp_path):
     assert message["detail"] == json.loads(body), f"detail of {event_id} differs from the body sent"
 
 
-def test_invalid_base64_fails_invocation_only(receiver, secret, all_queue, tmp_path):
+def test_invalid_base64_is_400_and_not_forwarded(receiver, secret, all_queue, tmp_path):
     event = harness.load_event(HTTP_SAMPLE)
     broken = dict(event, isBase64Encoded=True, body="this is not base64!")
     broken_file = tmp_path / "broken.json"
     broken_file.write_text(json.dumps(broken), encoding="utf-8")
-    starts_before = receiver.log_text().count("receiver ready")
 
     failed = harness.invoke(receiver, broken_file)
 
-    # lambda_http expects valid base64, so it panics while it turns the event
-    # into a request. The runtime catches the panic and reports an invocation
-    # error instead of an HTTP response.
-    assert failed.returncode != 0, f"invalid base64 was answered: {failed.stdout}"
-    assert "panicked" in failed.stderr, f"invoke stderr: {failed.stderr}"
-    assert "base64" in failed.stderr, f"invoke stderr: {failed.stderr}"
+    assert failed.returncode == 0, f"invoke failed: {failed.stderr}"
+    response = failed.response()
+    assert response["statusCode"] == 400, f"response: {response}"
+    assert json.loads(response["body"])["error"] == "body_not_base64", f"response: {response}"
 
-    body, event_id = harness.with_new_id(harness.event_body(event), "afterpanic")
+    body, event_id = harness.with_new_id(harness.event_body(event), "afterbase64")
     signed = resign(tmp_path, harness.set_event_body(event, body), secret, "after")
     assert_delivered(harness.invoke(receiver, signed), event_id)
     assert all_queue.wait_for(event_id)["detail"]["id"] == event_id
+    assert "body_not_base64" in receiver.log_text(), "no outcome line names the reason"
 
-    log = receiver.log_text()
-    assert "user handler panicked" in log, "the runtime did not log the caught panic"
-    assert log.count("receiver ready") == starts_before, "the function process was restarted"
+
+def test_event_that_is_not_http_fails_invocation_only(receiver, secret, tmp_path):
+    not_http = tmp_path / "not-http.json"
+    not_http.write_text(json.dumps({"detail-type": "Scheduled Event", "detail": {}}), encoding="utf-8")
+    starts_before = receiver.log_text().count("receiver ready")
+
+    failed = harness.invoke(receiver, not_http)
+
+    assert failed.returncode != 0, f"a non-HTTP event was answered: {failed.stdout}"
+    assert "no HTTP method" in failed.stderr + receiver.log_text(), f"invoke stderr: {failed.stderr}"
+    assert receiver.log_text().count("receiver ready") == starts_before, "the function process was restarted"

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_eventbridge::config::Credentials;
 use base64::Engine;
-use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use stripe_eventbridge::config::Config;
 use stripe_eventbridge::handler::Receiver;
 use stripe_eventbridge::metrics::MetricsSink;
+use stripe_eventbridge::request::{WebhookRequest, WebhookResponse};
 use stripe_eventbridge::setup::build_receiver;
 use stripe_eventbridge::signature::signature_header;
 
@@ -209,16 +209,41 @@ pub fn rest_event(
     })
 }
 
-/// Turns Lambda event JSON into the request lambda_http would pass on.
-pub fn request(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("lambda_http reads the event")
+/// An Application Load Balancer target group event; `multi_value` selects
+/// the target group setting that sends `multiValueHeaders` only.
+pub fn alb_event(headers: Value, body: &str, encoding: Encoding, multi_value: bool) -> Value {
+    let (body, is_base64) = encode(body, encoding);
+    let mut event = json!({
+        "requestContext": {
+            "elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/stripe/0123456789abcdef"}
+        },
+        "httpMethod": "POST",
+        "path": "/webhook",
+        "queryStringParameters": {},
+        "body": body,
+        "isBase64Encoded": is_base64,
+    });
+    if multi_value {
+        let lists: serde_json::Map<String, Value> = headers
+            .as_object()
+            .expect("headers are an object")
+            .iter()
+            .map(|(name, value)| (name.clone(), json!([value])))
+            .collect();
+        event["multiValueHeaders"] = Value::Object(lists);
+    } else {
+        event["headers"] = headers;
+    }
+    event
+}
+
+/// Reads Lambda event JSON as the function does.
+pub fn request(event: &Value) -> WebhookRequest {
+    serde_json::from_str(&event.to_string()).expect("the receiver reads the event")
 }
 
 /// Returns a response's status and JSON body.
-pub fn read(response: &Response<Body>) -> (u16, Value) {
-    let body = match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("JSON response"),
-        other => panic!("expected a text body, got {other:?}"),
-    };
-    (response.status().as_u16(), body)
+pub fn read(response: &WebhookResponse) -> (u16, Value) {
+    let body = serde_json::from_str(response.body()).expect("JSON response");
+    (response.status(), body)
 }
