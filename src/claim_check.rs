@@ -6,8 +6,10 @@
 //! event and check it. The key is derived from the event id, so a redelivery
 //! overwrites the same object with the same bytes.
 
-use aws_sdk_s3::Client;
+use std::sync::OnceLock;
+
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::{Client, Config};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
@@ -29,14 +31,38 @@ pub struct ClaimCheckError {
 /// Writes oversize events to one S3 bucket.
 #[derive(Debug, Clone)]
 pub struct ClaimCheckStore {
-    client: Client,
+    config: Config,
+    client: OnceLock<Client>,
     bucket: String,
 }
 
 impl ClaimCheckStore {
     /// Creates a store writing to `bucket` through `client`.
     pub fn new(client: Client, bucket: String) -> Self {
-        Self { client, bucket }
+        Self {
+            config: client.config().clone(),
+            client: OnceLock::from(client),
+            bucket,
+        }
+    }
+
+    /// Creates a store that builds its client from `config` on the first
+    /// oversize event.
+    ///
+    /// Building an S3 client sets up a TLS configuration from every system
+    /// root certificate, a fixed cost at init that most functions, which
+    /// never see an event over the cap, have no use for.
+    pub fn lazy(config: Config, bucket: String) -> Self {
+        Self {
+            config,
+            client: OnceLock::new(),
+            bucket,
+        }
+    }
+
+    fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| Client::from_conf(self.config.clone()))
     }
 
     /// Writes `body` as the object for `event_id` and describes where it is.
@@ -55,7 +81,7 @@ impl ClaimCheckStore {
         let key = object_key(event_id);
         let sha256 = hex::encode(Sha256::digest(body.as_bytes()));
         let request = self
-            .client
+            .client()
             .put_object()
             .bucket(&self.bucket)
             .key(&key)

@@ -12,7 +12,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use stripe_eventbridge::config::Config;
 use stripe_eventbridge::metrics::MetricsSink;
 use stripe_eventbridge::request::WebhookRequest;
-use stripe_eventbridge::setup::build_receiver;
+use stripe_eventbridge::setup::{build_receiver, load_sdk_config};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env().inspect_err(|error| {
         tracing::error!(error = %error, "invalid configuration");
     })?;
-    let sdk_config = aws_config::load_from_env().await;
+    let sdk_config = load_sdk_config().await;
     let metrics = MetricsSink::stdout(&config.event_bus_name);
     let receiver = build_receiver(&config, &sdk_config, metrics)
         .await
