@@ -65,6 +65,17 @@ impl WebhookRequest {
     pub fn signatures(&self) -> &[String] {
         &self.signatures
     }
+
+    /// Returns the body as the event carries it: base64 text when
+    /// [`is_base64`](Self::is_base64) is true.
+    pub fn body(&self) -> Option<&str> {
+        self.body.as_deref()
+    }
+
+    /// Returns whether the event marks the body as base64.
+    pub fn is_base64(&self) -> bool {
+        self.is_base64
+    }
 }
 
 /// Header names the receiver reads; every other header is skipped.
