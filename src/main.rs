@@ -5,17 +5,39 @@
 //! only the fields the receiver uses. The conversion of every event into an
 //! `http::Request` by lambda_http took a quarter of each warm invocation's
 //! CPU time (BENCHMARKS.md).
+//!
+//! Before the tokio runtime starts, `SSL_CERT_FILE` is pointed at the
+//! system's certificate bundle unless it or `SSL_CERT_DIR` is already set,
+//! so that the SDK's HTTPS client loads its roots from that one file
+//! (see [`certificate_bundle`]).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use stripe_eventbridge::config::Config;
 use stripe_eventbridge::metrics::MetricsSink;
 use stripe_eventbridge::request::WebhookRequest;
-use stripe_eventbridge::setup::{build_receiver, load_sdk_config};
+use stripe_eventbridge::setup::{build_receiver, certificate_bundle, load_sdk_config};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    let bundle = certificate_bundle(
+        |name| std::env::var_os(name).is_some(),
+        || openssl_probe::probe().cert_file,
+    );
+    if let Some(path) = &bundle {
+        // SAFETY: no other thread exists yet. This is the process's first
+        // step, and the single-threaded runtime is built below.
+        unsafe { std::env::set_var("SSL_CERT_FILE", path) };
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(bundle))
+}
+
+/// Initialises the function, then serves events until the runtime stops.
+async fn run(bundle: Option<PathBuf>) -> Result<(), Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL, RUST_LOG and AWS_LAMBDA_LOG_FORMAT=JSON.
     stripe_eventbridge::logging::init();
 
@@ -34,6 +56,7 @@ async fn main() -> Result<(), Error> {
         claim_check = config.claim_check_bucket.is_some(),
         dedup = config.dedup_table.is_some(),
         source_allowlist = !config.allowed_sources.is_empty(),
+        certificate_bundle = bundle.as_ref().map(|path| path.display().to_string()),
         "receiver ready"
     );
 

@@ -4,6 +4,7 @@
 //! that connections stay open between them. All are built at init except
 //! the S3 client, which only oversize events need.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_config::environment::{
@@ -21,6 +22,31 @@ use crate::secrets::{SecretFetchError, SecretStore};
 
 /// Extra time a dedup reservation is held beyond the forwarding timeout.
 const DEDUP_LEASE_MARGIN: Duration = Duration::from_secs(60);
+
+/// The system certificate bundle to read root certificates from, when the
+/// caller should point `SSL_CERT_FILE` at it.
+///
+/// rustls-native-certs loads the roots of the SDK's HTTPS client. With
+/// neither `SSL_CERT_FILE` nor `SSL_CERT_DIR` set, it reads the bundle, then
+/// parses every file of the system's certificate directory too. On Debian
+/// that is 147 files and about 40 % of init time (BENCHMARKS.md, figure 4). The
+/// distributions' tools (`update-ca-certificates`, `update-ca-trust`) write
+/// the bundle and the directory from the same sources, so the bundle alone
+/// holds the same roots. `bundle` is the file the loader itself would pick
+/// (`openssl_probe::probe`), and an empty file is not used.
+///
+/// Returns `None`, leaving the loader as it is, when either variable is set
+/// (`is_set` tells), or when no usable bundle is found.
+pub fn certificate_bundle(
+    is_set: impl Fn(&str) -> bool,
+    bundle: impl FnOnce() -> Option<PathBuf>,
+) -> Option<PathBuf> {
+    if is_set("SSL_CERT_FILE") || is_set("SSL_CERT_DIR") {
+        return None;
+    }
+    bundle()
+        .filter(|path| std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.len() > 0))
+}
 
 /// Loads the shared AWS settings from the environment.
 ///
@@ -95,4 +121,71 @@ pub async fn build_receiver(
         receiver = receiver.with_dedup(DedupTable::new(client, table.clone(), lease));
     }
     Ok(receiver)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// A file in the system temporary directory, removed on drop.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn with_contents(contents: &[u8]) -> Self {
+            let name = format!(
+                "stripe-eventbridge-bundle-{}-{}",
+                std::process::id(),
+                fastrand::u64(..)
+            );
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, contents).expect("temporary file is written");
+            Self(path)
+        }
+
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    const PEM_START: &[u8] = b"-----BEGIN CERTIFICATE-----\n";
+
+    #[test]
+    fn bundle_is_used_when_neither_variable_is_set() {
+        let file = TempFile::with_contents(PEM_START);
+        let chosen = certificate_bundle(|_| false, || Some(file.path().to_owned()));
+        assert_eq!(chosen.as_deref(), Some(file.path()));
+    }
+
+    #[test]
+    fn either_variable_leaves_the_loader_alone() {
+        let file = TempFile::with_contents(PEM_START);
+        for name in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
+            let chosen = certificate_bundle(|var| var == name, || Some(file.path().to_owned()));
+            assert_eq!(chosen, None, "{name} is set");
+        }
+    }
+
+    #[test]
+    fn missing_empty_or_directory_bundle_is_not_used() {
+        assert_eq!(certificate_bundle(|_| false, || None), None);
+        let empty = TempFile::with_contents(b"");
+        assert_eq!(
+            certificate_bundle(|_| false, || Some(empty.path().to_owned())),
+            None
+        );
+        let missing = std::env::temp_dir().join("stripe-eventbridge-no-such-bundle");
+        assert_eq!(certificate_bundle(|_| false, || Some(missing)), None);
+        assert_eq!(
+            certificate_bundle(|_| false, || Some(std::env::temp_dir())),
+            None
+        );
+    }
 }
