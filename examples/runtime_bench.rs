@@ -911,6 +911,10 @@ async fn run_init(options: &Options, body: Arc<String>) -> Result<Value, String>
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        println!("{USAGE}");
+        return;
+    }
     let options = match Options::parse(&args) {
         Ok(options) => options,
         Err(error) => {
