@@ -320,7 +320,17 @@ def build_binaries() -> None:
 class Receiver:
     """The receiver running under `cargo lambda watch`."""
 
-    def __init__(self, moto_url: str, secret: str):
+    def __init__(
+        self,
+        endpoint_url: str,
+        secret: str,
+        *,
+        extra_env: dict[str, str] | None = None,
+        unset_env: tuple[str, ...] = (),
+        log_name: str = "watch.log",
+    ):
+        """Start the receiver with its AWS endpoint at `endpoint_url` (moto, or a
+        proxy in front of it), `extra_env` added and `unset_env` removed."""
         self.secret = secret
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -331,10 +341,13 @@ class Receiver:
         env = tool_env(
             STRIPE_WEBHOOK_SECRET=secret,
             EVENT_BUS_NAME=BUS_NAME,
-            AWS_ENDPOINT_URL=moto_url,
+            AWS_ENDPOINT_URL=endpoint_url,
             AWS_LAMBDA_LOG_LEVEL="INFO",
+            **(extra_env or {}),
         )
         env.pop("RUST_LOG", None)
+        for name in unset_env:
+            env.pop(name, None)
         # -A 127.0.0.1: watch binds every interface by default. --bin picks the
         # receiver among the package's two binaries. --ignore-changes keeps
         # edits made while the tests run from restarting the function.
@@ -348,7 +361,7 @@ class Receiver:
                 "--ignore-changes",
             ],
             env,
-            LOG_DIR / "watch.log",
+            LOG_DIR / log_name,
         )
 
     def wait_ready(self, timeout: float = 180) -> None:
