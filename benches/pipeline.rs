@@ -14,10 +14,9 @@
 //! case names.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{BatchSize, Criterion, Throughput};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::de::IgnoredAny;
@@ -25,7 +24,12 @@ use sha2::Sha256;
 use stripe_eventbridge::config::WebhookSecret;
 use stripe_eventbridge::entry::Entry;
 use stripe_eventbridge::event::{body_string, body_text, parse_envelope};
+use stripe_eventbridge::forward;
 use stripe_eventbridge::signature::{self, Verification, signature_header};
+
+#[path = "support/thread_cpu_time.rs"]
+mod thread_cpu_time;
+use thread_cpu_time::run_criterion;
 
 /// The benchmark secret shared with the stripe-node and stripe-python scripts.
 const SECRET: &str = "whsec_bench_0123456789abcdefghijklmnopqrstuv";
@@ -86,18 +90,10 @@ fn pipeline(input: &Input, body: Vec<u8>) -> Entry {
     entry
 }
 
-/// Builds the SDK request entry the way `Forwarder::put` does: `detail`
-/// copied into the builder, then cloned again for the first attempt.
+/// Builds the SDK request entry as `Forwarder::put` does for its first
+/// attempt: `forward::request_entry`, then one clone.
 fn sdk_entry(entry: &Entry) -> PutEventsRequestEntry {
-    let request_entry = PutEventsRequestEntry::builder()
-        .event_bus_name("stripe")
-        .source(&entry.source)
-        .detail_type(&entry.detail_type)
-        .detail(&entry.detail)
-        .set_time(entry.time)
-        .set_trace_header(entry.trace_header.clone())
-        .build();
-    request_entry.clone()
+    forward::request_entry("stripe", entry).clone()
 }
 
 /// HMAC-SHA256 of `t.body`, the part of the floor that verifies.
@@ -219,68 +215,6 @@ fn count(case: &str, iterations: u64) {
         .unwrap_or_else(|| panic!("size {size:?} is not 5k or 100k"));
     for _ in 0..iterations {
         run_case(name, &input);
-    }
-}
-
-/// Thread CPU time as a criterion measurement. Unlike wall time it leaves
-/// out the time this thread waits while other processes run, so figures from
-/// a shared machine stay close to those of an idle one. Linux only.
-struct ThreadCpuTime;
-
-/// Wall time, kept for its formatter.
-static WALL_TIME: WallTime = WallTime;
-
-fn thread_cpu_now() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid timespec that the call only writes to.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-
-    fn start(&self) -> Duration {
-        thread_cpu_now()
-    }
-    fn end(&self, started: Duration) -> Duration {
-        thread_cpu_now().saturating_sub(started)
-    }
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL_TIME.formatter()
-    }
-}
-
-/// Runs `bench` with thread CPU time, or with wall time when the variable
-/// `BENCH_CLOCK` is `wall`.
-fn run_criterion(
-    bench: fn(&mut Criterion<ThreadCpuTime>),
-    bench_wall: fn(&mut Criterion<WallTime>),
-) {
-    if std::env::var("BENCH_CLOCK").as_deref() == Ok("wall") {
-        let mut criterion = Criterion::default().configure_from_args();
-        bench_wall(&mut criterion);
-        criterion.final_summary();
-    } else {
-        let mut criterion = Criterion::default()
-            .with_measurement(ThreadCpuTime)
-            .configure_from_args();
-        bench(&mut criterion);
-        criterion.final_summary();
     }
 }
 

@@ -757,13 +757,22 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-async fn run_invoke(options: &Options, body: Arc<String>) -> Result<Value, String> {
-    let stub = Stub::start(options.latency, Arc::clone(&body))
+/// Starts the stub AWS endpoint and the Runtime API emulator for one function.
+async fn start_servers(
+    options: &Options,
+    body: &Arc<String>,
+) -> Result<(Stub, RuntimeApi), String> {
+    let stub = Stub::start(options.latency, Arc::clone(body))
         .await
         .map_err(|e| format!("stub failed to start: {e}"))?;
-    let mut runtime = RuntimeApi::start()
+    let runtime = RuntimeApi::start()
         .await
         .map_err(|e| format!("Runtime API failed to start: {e}"))?;
+    Ok((stub, runtime))
+}
+
+async fn run_invoke(options: &Options, body: Arc<String>) -> Result<Value, String> {
+    let (stub, mut runtime) = start_servers(options, &body).await?;
     let mut child = spawn_function(options, runtime.address, &stub)
         .map_err(|e| format!("cannot start {}: {e}", options.binary.display()))?;
     let pid = child.id();
@@ -852,12 +861,7 @@ async fn run_init(options: &Options, body: Arc<String>) -> Result<Value, String>
     let mut first_invocation_ms = Vec::with_capacity(options.cold_starts);
     let mut rss_after_first = Vec::with_capacity(options.cold_starts);
     for start in 1..=options.cold_starts {
-        let stub = Stub::start(options.latency, Arc::clone(&body))
-            .await
-            .map_err(|e| format!("stub failed to start: {e}"))?;
-        let mut runtime = RuntimeApi::start()
-            .await
-            .map_err(|e| format!("Runtime API failed to start: {e}"))?;
+        let (stub, mut runtime) = start_servers(options, &body).await?;
         let spawned = Instant::now();
         let mut child = spawn_function(options, runtime.address, &stub)
             .map_err(|e| format!("cannot start {}: {e}", options.binary.display()))?;

@@ -116,14 +116,7 @@ impl Forwarder {
     /// [`ForwardError::DeadlineExceeded`] when retries ran out of time.
     pub async fn put(&self, entry: &Entry, deadline: Instant) -> Result<String, ForwardError> {
         let started = Instant::now();
-        let request_entry = PutEventsRequestEntry::builder()
-            .event_bus_name(&self.event_bus_name)
-            .source(&entry.source)
-            .detail_type(&entry.detail_type)
-            .detail(&entry.detail)
-            .set_time(entry.time)
-            .set_trace_header(entry.trace_header.clone())
-            .build();
+        let request_entry = request_entry(&self.event_bus_name, entry);
 
         let mut attempts = 0u32;
         let mut last_error = String::from("no attempt was made");
@@ -237,6 +230,21 @@ pub fn client_config(
     aws_sdk_eventbridge::config::Builder::from(sdk_config)
         .retry_config(RetryConfig::disabled())
         .timeout_config(timeouts(forward_timeout))
+        .build()
+}
+
+/// Builds the SDK's PutEvents entry for `entry` on `event_bus_name`.
+///
+/// The builder takes owned strings, so `Detail` is copied once here; each
+/// attempt of [`Forwarder::put`] then sends a clone of the result.
+pub fn request_entry(event_bus_name: &str, entry: &Entry) -> PutEventsRequestEntry {
+    PutEventsRequestEntry::builder()
+        .event_bus_name(event_bus_name)
+        .source(&entry.source)
+        .detail_type(&entry.detail_type)
+        .detail(&entry.detail)
+        .set_time(entry.time)
+        .set_trace_header(entry.trace_header.clone())
         .build()
 }
 

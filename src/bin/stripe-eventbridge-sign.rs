@@ -1202,19 +1202,27 @@ mod tests {
         assert_eq!(rendered.output, body.as_bytes());
     }
 
+    /// Checks that lambda_http and the receiver both read `text` as a signed
+    /// POST of `BODY` to `path`, and returns its Stripe-Signature value.
+    fn assert_signed_post(text: &str, path: &str) -> String {
+        let request = lambda_http::request::from_str(text).expect("lambda_http reads the event");
+        assert_eq!(request.method(), "POST");
+        assert_eq!(request.uri().path(), path);
+        let header = request.headers()["stripe-signature"].to_str().unwrap();
+        assert!(verifies(header, BODY.as_bytes(), SECRET), "{header}");
+        assert_eq!(request.body().as_ref(), BODY.as_bytes());
+
+        let ours: WebhookRequest = serde_json::from_str(text).expect("the receiver reads it");
+        assert_eq!(ours.method(), "POST");
+        assert_eq!(ours.signatures(), [header]);
+        header.to_owned()
+    }
+
     #[test]
     fn bare_body_becomes_v2_event() {
         let rendered = sign(BODY.as_bytes(), None).unwrap();
         let text = String::from_utf8(rendered.output).unwrap();
-        let request = lambda_http::request::from_str(&text).expect("lambda_http reads the event");
-        assert_eq!(request.method(), "POST");
-        assert_eq!(request.uri().path(), "/webhook");
-        let header = request.headers()["stripe-signature"].to_str().unwrap();
-        assert!(verifies(header, BODY.as_bytes(), SECRET), "{header}");
-        assert_eq!(request.body().as_ref(), BODY.as_bytes());
-        let ours: WebhookRequest = serde_json::from_str(&text).expect("the receiver reads it");
-        assert_eq!(ours.method(), "POST");
-        assert_eq!(ours.signatures(), [header]);
+        assert_signed_post(&text, "/webhook");
 
         let event = serde_json::from_str::<serde_json::Value>(&text).unwrap();
         assert_eq!(event["version"], "2.0");
@@ -1230,15 +1238,7 @@ mod tests {
     fn bare_body_becomes_v1_event() {
         let rendered = sign(BODY.as_bytes(), Some(Format::ApigwV1)).unwrap();
         let text = String::from_utf8(rendered.output).unwrap();
-        let request = lambda_http::request::from_str(&text).expect("lambda_http reads the event");
-        assert_eq!(request.method(), "POST");
-        assert_eq!(request.uri().path(), "/prod/webhook");
-        let header = request.headers()["stripe-signature"].to_str().unwrap();
-        assert!(verifies(header, BODY.as_bytes(), SECRET), "{header}");
-        assert_eq!(request.body().as_ref(), BODY.as_bytes());
-        let ours: WebhookRequest = serde_json::from_str(&text).expect("the receiver reads it");
-        assert_eq!(ours.method(), "POST");
-        assert_eq!(ours.signatures(), [header]);
+        let header = assert_signed_post(&text, "/prod/webhook");
 
         let event = serde_json::from_str::<serde_json::Value>(&text).unwrap();
         assert_eq!(event["multiValueHeaders"]["Stripe-Signature"][0], header);
