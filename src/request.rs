@@ -9,9 +9,10 @@
 //! decoded into.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::time::SystemTime;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
@@ -114,73 +115,60 @@ struct Headers {
     trace_header: Option<String>,
 }
 
-/// A single-value header map (`headers`): name to text, or null.
-struct SingleValue(Headers);
+/// The value type of one header map: one text per name in `headers`, a list
+/// of texts in `multiValueHeaders`. Either may be null.
+trait HeaderValue: DeserializeOwned {
+    /// Returns the texts of the value, in order.
+    fn into_texts(self) -> impl Iterator<Item = String>;
+}
 
-impl<'de> Deserialize<'de> for SingleValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor;
-        impl<'de> Visitor<'de> for MapVisitor {
-            type Value = SingleValue;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map of header names to values")
-            }
-            fn visit_unit<E>(self) -> Result<SingleValue, E> {
-                Ok(SingleValue(Headers::default()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SingleValue, A::Error> {
-                let mut headers = Headers::default();
-                while let Some(name) = map.next_key::<HeaderName>()? {
-                    match name {
-                        HeaderName::Signature => {
-                            headers
-                                .signatures
-                                .extend(map.next_value::<Option<String>>()?);
-                        }
-                        HeaderName::TraceId => {
-                            let value = map.next_value::<Option<String>>()?;
-                            headers.trace_header = headers.trace_header.or(value);
-                        }
-                        HeaderName::Other => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(SingleValue(headers))
-            }
-        }
-        deserializer.deserialize_any(MapVisitor)
+impl HeaderValue for Option<String> {
+    fn into_texts(self) -> impl Iterator<Item = String> {
+        self.into_iter()
     }
 }
 
-/// A multi-value header map (`multiValueHeaders`): name to a list of texts,
-/// or null.
-struct MultiValue(Headers);
+impl HeaderValue for Option<Vec<Option<String>>> {
+    fn into_texts(self) -> impl Iterator<Item = String> {
+        self.into_iter().flatten().flatten()
+    }
+}
 
-impl<'de> Deserialize<'de> for MultiValue {
+/// A header map of the event, or null, reduced to the headers the receiver
+/// reads.
+struct HeaderMap<V>(Headers, PhantomData<V>);
+
+/// `headers`: name to text.
+type SingleValue = HeaderMap<Option<String>>;
+
+/// `multiValueHeaders`: name to a list of texts.
+type MultiValue = HeaderMap<Option<Vec<Option<String>>>>;
+
+impl<'de, V: HeaderValue> Deserialize<'de> for HeaderMap<V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor;
-        impl<'de> Visitor<'de> for MapVisitor {
-            type Value = MultiValue;
+        struct MapVisitor<V>(PhantomData<V>);
+
+        impl<'de, V: HeaderValue> Visitor<'de> for MapVisitor<V> {
+            type Value = Headers;
+
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map of header names to lists of values")
+                f.write_str("a map of header names to values")
             }
-            fn visit_unit<E>(self) -> Result<MultiValue, E> {
-                Ok(MultiValue(Headers::default()))
+
+            fn visit_unit<E>(self) -> Result<Headers, E> {
+                Ok(Headers::default())
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MultiValue, A::Error> {
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
                 let mut headers = Headers::default();
                 while let Some(name) = map.next_key::<HeaderName>()? {
                     match name {
                         HeaderName::Signature => {
-                            let values = map.next_value::<Option<Vec<Option<String>>>>()?;
-                            headers
-                                .signatures
-                                .extend(values.into_iter().flatten().flatten());
+                            let value = map.next_value::<V>()?;
+                            headers.signatures.extend(value.into_texts());
                         }
                         HeaderName::TraceId => {
-                            let values = map.next_value::<Option<Vec<Option<String>>>>()?;
-                            let first = values.into_iter().flatten().flatten().next();
+                            let first = map.next_value::<V>()?.into_texts().next();
                             headers.trace_header = headers.trace_header.or(first);
                         }
                         HeaderName::Other => {
@@ -188,10 +176,12 @@ impl<'de> Deserialize<'de> for MultiValue {
                         }
                     }
                 }
-                Ok(MultiValue(headers))
+                Ok(headers)
             }
         }
-        deserializer.deserialize_any(MapVisitor)
+
+        let headers = deserializer.deserialize_any(MapVisitor::<V>(PhantomData))?;
+        Ok(HeaderMap(headers, PhantomData))
     }
 }
 
