@@ -22,13 +22,14 @@ import re
 import sys
 from collections import Counter
 
-# (component, where to look, pattern), callees before callers. "path"
-# patterns see a frame's function path with generic arguments left out, so a
-# type named in an argument does not count; "symbol" patterns see the whole
-# symbol, because there the argument shows whose code it is (hyper's client
-# writes both the SDK's requests and the Runtime API's, and only its type
-# arguments tell them apart). serde_json's reader outside the envelope parse
-# is the event read: the SDK's JSON is aws_smithy_json, and logs come first.
+# (component, where to look, pattern), callees before callers.
+# "path" patterns match a frame's function path without generic arguments,
+# so a type named in an argument does not count.
+# "symbol" patterns match the whole symbol, because there the type arguments
+# show whose code runs: hyper's client writes both the SDK's requests and the
+# Runtime API's.
+# serde_json's reader outside the envelope parse is the event read, because
+# the SDK's JSON is aws_smithy_json and logs are matched first.
 WARM = [
     ("AWS SDK: JSON escaping of Detail", "path", re.compile(r"aws_smithy_json::escape")),
     ("AWS SDK: SigV4 signing", "path", re.compile(r"aws_sigv4|SigV4Signer|sign_request")),

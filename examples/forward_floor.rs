@@ -1,12 +1,12 @@
-//! The least a forwarding function can do per invocation: the baseline for
-//! the warm-invocation figure in BENCHMARKS.md.
+//! The minimum work a forwarding function does per invocation: the baseline
+//! for the warm-invocation figure in BENCHMARKS.md.
 //!
 //! It reads each event with the receiver's own reader, writes one PutEvents
 //! request with the body as `Detail` over a kept-alive plain TCP connection
 //! to `AWS_ENDPOINT_URL`, reads the reply, and returns a fixed response. It
 //! does no signature check, no SigV4 signing, no TLS and no retry, so the
-//! time it takes is the Lambda runtime plus one HTTP exchange: what the
-//! receiver costs with the AWS SDK taken out.
+//! time it takes is the Lambda runtime plus one HTTP exchange, a floor under
+//! any function that forwards events.
 //!
 //! Build it with the receiver's profile: `cargo build --release --example forward_floor`.
 

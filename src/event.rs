@@ -149,9 +149,9 @@ pub fn body_text(body: &[u8]) -> Result<&str, EventError> {
 
 /// Checks that `body` is UTF-8 and turns it into a `String` without a copy.
 ///
-/// The check is simdutf8's, several times faster than the standard
-/// library's on bodies with non-ASCII text; std runs only to find the
-/// offset of a bad byte.
+/// The check is simdutf8's, which is several times faster than the standard
+/// library's on bodies with non-ASCII text. The standard library's check runs
+/// only to find the offset of an invalid byte.
 ///
 /// # Errors
 ///

@@ -57,7 +57,7 @@ pub enum RequestError {
     /// The request has no body.
     #[error("request body is empty")]
     EmptyBody,
-    /// The event says the body is base64 but it does not decode.
+    /// The event marks the body as base64, but it does not decode.
     #[error("request body is marked base64 but does not decode")]
     InvalidBase64,
     /// The body is larger than `MAX_BODY_BYTES`.

@@ -32,7 +32,7 @@ const DEDUP_LEASE_MARGIN: Duration = Duration::from_secs(60);
 /// that is 147 files and about 40 % of init time (BENCHMARKS.md, figure 4). The
 /// distributions' tools (`update-ca-certificates`, `update-ca-trust`) write
 /// the bundle and the directory from the same sources, so the bundle alone
-/// holds the same roots. `bundle` is the file the loader itself would pick
+/// contains the same roots. `bundle` is the file the loader itself would pick
 /// (`openssl_probe::probe`), and an empty file is not used.
 ///
 /// Returns `None`, leaving the loader as it is, when either variable is set

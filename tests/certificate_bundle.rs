@@ -35,8 +35,8 @@ fn pem_certificates(text: &str) -> Vec<Vec<u8>> {
     certificates
 }
 
-/// Whether `der` has a basic constraints extension without `cA` set, which
-/// marks a certificate that is not a CA.
+/// Returns whether `der` has a basic constraints extension without `cA` set,
+/// which marks a certificate that is not a CA.
 ///
 /// The extension is found by its encoded OID (2.5.29.19); a certificate
 /// without it (old v1 roots) counts as a CA. Only the test uses this, so a

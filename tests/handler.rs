@@ -153,7 +153,7 @@ async fn repeated_signature_headers_are_joined() {
     let (timestamp, v1) = signature.split_once(',').unwrap();
     let other = format!("v1={}", "0".repeat(64));
     // API Gateway puts the last value in `headers` and all of them in
-    // `multiValueHeaders`; here the last value alone holds no timestamp.
+    // `multiValueHeaders`. Here the last value alone contains no timestamp.
     for single in [json!({}), json!({"Stripe-Signature": v1})] {
         let event = rest_event(
             "POST",
@@ -168,7 +168,7 @@ async fn repeated_signature_headers_are_joined() {
 }
 
 #[tokio::test]
-async fn load_balancer_events_forward_and_get_their_response_shape() {
+async fn load_balancer_event_response_shape() {
     let stub = StubEventBridge::start(vec![Reply::Accept]).await;
     let receiver = receiver(&stub.url(), &[]).await;
     let body = event_body("evt_alb", "charge.succeeded");

@@ -529,9 +529,9 @@ fn stripe_object() -> impl Strategy<Value = Value> {
         })
 }
 
-/// Text of up to a few hundred bytes with ASCII, two-, three- and four-byte
-/// characters, so that the SIMD check sees whole blocks, with at most one
-/// byte replaced.
+/// Generates text of up to a few hundred bytes with ASCII, two-, three- and
+/// four-byte characters, with at most one byte replaced. The length lets the
+/// SIMD check process whole blocks as well as a tail.
 fn text_with_one_damaged_byte() -> impl Strategy<Value = Vec<u8>> {
     let text = prop::collection::vec(prop::sample::select(vec!['a', '"', 'é', '€', '😀']), 0..200)
         .prop_map(|chars| chars.into_iter().collect::<String>().into_bytes());

@@ -209,8 +209,8 @@ pub fn rest_event(
     })
 }
 
-/// An Application Load Balancer target group event; `multi_value` selects
-/// the target group setting that sends `multiValueHeaders` only.
+/// Builds an Application Load Balancer target group event. `multi_value`
+/// selects the target group setting that sends `multiValueHeaders` only.
 pub fn alb_event(headers: Value, body: &str, encoding: Encoding, multi_value: bool) -> Value {
     let (body, is_base64) = encode(body, encoding);
     let mut event = json!({
