@@ -403,6 +403,21 @@ def http_request(method: str, url: str, body: bytes | None = None, headers: dict
 # for them at the end.
 SENT_SIGNATURES: set[str] = set()
 
+# Log text that only a Stripe event body contains. The receiver must never log
+# a body, so none of it may appear in the watch output.
+BODY_MARKERS = ('"api_version":', '"data":{"object":', '"pending_webhooks":')
+
+
+def assert_log_reveals_nothing(receiver: Receiver, secret: str) -> None:
+    """Check the receiver's whole log for the secret, any sent signature and body text."""
+    log = receiver.log_text()
+    path = receiver.process.log_path
+    assert secret not in log, f"the signing secret appears in {path}"
+    leaked = sorted(hex for hex in SENT_SIGNATURES if hex in log)
+    assert not leaked, f"signatures {leaked} appear in {path}"
+    for marker in BODY_MARKERS:
+        assert marker not in log, f"body text {marker!r} appears in {path}"
+
 
 def post_webhook(receiver: Receiver, body: bytes, signature: str) -> HttpResult:
     SENT_SIGNATURES.update(signature_hexes(signature))

@@ -188,6 +188,7 @@ def test_ca_named_by_ssl_cert_file_is_trusted(stack, secret, tls_proxy, tls_file
         result, event_id = signed_post(receiver, tmp_path, "tlsok")
     finally:
         receiver.stop()
+    harness.assert_log_reveals_nothing(receiver, secret)
 
     assert result.status == 200, f"POST {event_id} over HTTPS: {result.status} {result.body!r}"
     assert "AWSEvents.PutEvents" in tls_proxy.forwarded, f"proxy forwarded {tls_proxy.forwarded}"
@@ -208,9 +209,11 @@ def test_system_bundle_does_not_trust_a_private_ca(stack, secret, tls_proxy, all
         result, event_id = signed_post(receiver, tmp_path, "tlsbad")
     finally:
         receiver.stop()
+    harness.assert_log_reveals_nothing(receiver, secret)
 
     assert result.status == 503, f"POST {event_id} to an untrusted endpoint: {result.status} {result.body!r}"
     assert result.json()["error"] == "eventbridge_unavailable", f"POST {event_id}: {result.body!r}"
     assert tls_proxy.failed_handshakes > 0, "the receiver never tried the HTTPS endpoint"
     assert tls_proxy.forwarded == [], f"an untrusted connection carried {tls_proxy.forwarded}"
     assert not all_queue.received(event_id, wait=1), f"event {event_id} reached the bus"
+    assert "UnknownIssuer" in receiver.log_text(), f"{receiver.process.log_path} does not name the certificate error"
